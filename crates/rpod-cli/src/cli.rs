@@ -1330,7 +1330,7 @@ pub struct RunArgs {
     /// noexec, nosuid, nodev).
     #[arg(short = 'v', long = "volume")]
     pub volume: Vec<String>,
-    /// A mount: type=bind|tmpfs,source=...,target=...[,readonly][,tmpfs-size=...].
+    /// A mount: type=bind|volume|tmpfs|image|devpts,source=...,target=...[,readonly][,...].
     #[arg(long = "mount")]
     pub mount: Vec<String>,
     /// Mount the volumes and bind mounts of another container: CONTAINER[:ro|rw].

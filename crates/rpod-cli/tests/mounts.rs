@@ -1548,3 +1548,130 @@ fn volume_plugins_make_mount_and_remove_volumes() {
     assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "");
     assert!(plugin.base.join("keepme").is_dir());
 }
+
+/// `--mount type=image`: another image's files, read-only unless `rw`, what a writable
+/// one gets gone at the next start; `subpath=` resolved inside the image (its link to `/`
+/// leads to the image's own top); `cp` out of it; the image cannot be removed while a
+/// container mounts it (`rmi -f` removes the container); nothing stays mounted after the
+/// containers; an image not known, or no source, is refused at create. In a user
+/// namespace, the image's files are the container's own. `--mount type=devpts`: a devpts
+/// instance with podman's options.
+#[test]
+fn image_and_devpts_mounts() {
+    let rpod = Rpod::with_image("crun");
+    let tarball = busybox_with(&[
+        ("opt/", ""),
+        ("opt/tool", "tool v1\n"),
+        ("opt/escape", "-> /"),
+    ]);
+    rpod.ok(&["import", &tarball.path().display().to_string(), "tools"]);
+    let mounted = |spec: &str, script: &str| {
+        rpod.run(&["run", "--rm", "--mount", spec, "demo", "sh", "-c", script])
+    };
+    let out = mounted(
+        "type=image,source=tools,destination=/t",
+        "cat /t/opt/tool; touch /t/x",
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "tool v1\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Read-only file system"));
+    let out = mounted(
+        "type=image,src=tools,dst=/t,subpath=opt/escape",
+        "ls /t; test -e /t/proc/1 || echo not-the-host",
+    );
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains("opt") && listed.contains("not-the-host"),
+        "{out:?}"
+    );
+    assert_eq!(
+        mounted("type=image,src=tools,dst=/t,image-subpath=opt", "ls /t").stdout,
+        b"escape\ntool\n"
+    );
+
+    // Writable: what one run writes, the next does not see.
+    rpod.ok(&[
+        "create",
+        "--name",
+        "writer",
+        "--mount",
+        "type=image,source=tools,destination=/t,rw=true",
+        "demo",
+        "sh",
+        "-c",
+        "cat /t/opt/new 2>/dev/null; echo written > /t/opt/new; cat /t/opt/new",
+    ]);
+    for _ in 0..2 {
+        assert_eq!(rpod.ok(&["start", "-a", "writer"]), "written\n");
+    }
+    let copied = tempfile::tempdir().unwrap();
+    rpod.ok(&[
+        "cp",
+        "writer:/t/opt/tool",
+        &copied.path().display().to_string(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(copied.path().join("tool")).unwrap(),
+        "tool v1\n"
+    );
+    let inspected = rpod.ok(&["inspect", "--format", "{{json .Mounts}}", "writer"]);
+    assert!(
+        inspected.contains(r#""Type":"image""#) && inspected.contains(r#""Source":"tools""#),
+        "{inspected}"
+    );
+    let said = rpod.fails(&["rmi", "tools"], 2);
+    assert!(said.contains("in use"), "{said}");
+    let image_volumes = rpod.runroot().join("image-volumes").display().to_string();
+    let running = rpod.ok(&[
+        "run",
+        "-d",
+        "--mount",
+        "type=image,source=tools,destination=/t",
+        "demo",
+        "sleep",
+        "100",
+    ]);
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    assert!(mounts.contains(&image_volumes), "{mounts}");
+    rpod.ok(&["rm", "-f", "-t", "0", running.trim()]);
+    rpod.ok(&["rmi", "-f", "tools"]);
+    assert_eq!(rpod.ok(&["ps", "-a", "-q"]), "");
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    assert!(!mounts.contains(&image_volumes), "{mounts}");
+
+    for (spec, says) in [
+        ("type=image,source=tools,destination=/t", "image not known"),
+        ("type=image,destination=/t", "needs a source"),
+        (
+            "type=image,source=demo,destination=/t,ro",
+            "invalid mount option",
+        ),
+        (
+            "type=devpts,destination=/p,uid=nobody",
+            "invalid devpts option",
+        ),
+        (
+            "type=glob,source=/etc/host*,destination=/g",
+            "not supported",
+        ),
+    ] {
+        let said = rpod.fails(&["run", "--rm", "--mount", spec, "demo", "true"], 125);
+        assert!(said.contains(says), "{spec}: {said}");
+    }
+    assert_eq!(rpod.ok(&["ps", "-a", "-q"]), "");
+
+    let out = rpod.ok(&[
+        "run",
+        "--rm",
+        "--mount",
+        "type=devpts,destination=/dev/pts2,uid=5,gid=5,mode=600,max=10",
+        "demo",
+        "grep",
+        "/dev/pts2",
+        "/proc/mounts",
+    ]);
+    assert!(out.starts_with("devpts /dev/pts2 devpts "), "{out}");
+    for option in ["uid=5", "gid=5", "mode=600", "max=10"] {
+        assert!(out.contains(option), "{option}: {out}");
+    }
+}

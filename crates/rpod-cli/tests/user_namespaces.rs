@@ -628,6 +628,48 @@ fn idmap_needs_a_user_namespace_and_goes_without_u() {
     ]);
 }
 
+/// An image mount in a container with a user namespace shows the image's files as the
+/// container's own (its root's), read-only, and a writable one takes its root's writes,
+/// written on the host as the mapped IDs.
+#[test]
+fn an_image_mount_is_seen_mapped() {
+    let rpod = passable_store("crun");
+    let out = run_mapped(
+        &rpod,
+        &[
+            "--mount",
+            "type=image,source=demo,destination=/img",
+            "demo",
+            "sh",
+            "-c",
+            "stat -c '%u %g' /img/bin/sh; touch /img/x 2>/dev/null || echo read-only",
+        ],
+    );
+    assert_eq!(
+        out,
+        "0 0
+read-only
+"
+    );
+    let out = run_mapped(
+        &rpod,
+        &[
+            "--mount",
+            "type=image,source=demo,destination=/img,rw",
+            "demo",
+            "sh",
+            "-c",
+            "touch /img/x && stat -c '%u' /img/x /img/etc",
+        ],
+    );
+    assert_eq!(
+        out,
+        "0
+0
+"
+    );
+}
+
 #[test]
 fn what_cannot_be_mapped_is_refused() {
     let rpod = passable_store("crun");

@@ -619,6 +619,17 @@ impl Volumes {
         for mount in &config.mounts {
             let empty_dir = mount.volume.as_ref().and_then(|v| member.empty_dirs.get(v));
             let (key, base, volume) = match (mount.kind, &mount.volume, empty_dir) {
+                // No volume of a pod's says either (podman 4.3 writes a devpts as a host
+                // path named `devpts`, which a cluster would bind from the host).
+                (MountKind::Devpts | MountKind::Image, _, _) => {
+                    let what = if mount.kind == MountKind::Devpts {
+                        "devpts"
+                    } else {
+                        "image"
+                    };
+                    warn(&format!("the {what} mount at {}", mount.destination));
+                    continue;
+                }
                 (MountKind::Tmpfs, _, _) => (
                     None,
                     format!("{}-tmpfs", mount.destination),
@@ -1049,9 +1060,18 @@ mod tests {
         )
         .unwrap();
         config.mounts.push(secret);
+        config
+            .mounts
+            .push(crate::mounts::image("tools", "/tools", false).unwrap());
+        config
+            .mounts
+            .push(crate::mounts::devpts("/dev/pts2", &[]).unwrap());
         let (yaml, warnings) = generate(&config, &image_config(&[], "/"));
         let said = warnings.join("\n");
+        assert!(!yaml.contains("tools") && !yaml.contains("pts2"), "{yaml}");
         for what in [
+            "the image mount at /tools",
+            "the devpts mount at /dev/pts2",
             "its stop signal",
             "the user \"www\"",
             "its DNS settings",

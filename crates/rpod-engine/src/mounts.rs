@@ -4,7 +4,9 @@
 //! destination inside the container's root without following its symlinks out of it.
 //! Named volumes (`-v NAME:CTR`, `--mount type=volume,src=NAME`) and anonymous ones
 //! (`-v CTR`, `--mount type=volume` without a source, an image's `VOLUME`) get their
-//! directories at create (`engine/volumes.rs`).
+//! directories at create (`engine/volumes.rs`). podman's `--mount type=devpts` is a new
+//! devpts instance; `--mount type=image` an image's files, mounted by rpod at each start
+//! (`engine/start.rs`).
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -19,6 +21,12 @@ use crate::{EngineError, Result};
 pub enum MountKind {
     Bind,
     Tmpfs,
+    /// A devpts instance of the container's own (`--mount type=devpts`).
+    Devpts,
+    /// An image's files (`--mount type=image`): the source is the image as the user named
+    /// it, `image_id` the image it was at create. rpod mounts it at each start and gives
+    /// the runtime a bind mount of it.
+    Image,
 }
 
 /// One mount as the container's configuration keeps it.
@@ -63,6 +71,9 @@ pub struct MountSpec {
     /// volume made at create.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub volume_labels: BTreeMap<String, String>,
+    /// An image mount's image ID, found at create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
 }
 
 impl MountSpec {
@@ -100,6 +111,15 @@ impl MountSpec {
         let (typ, source) = match self.kind {
             MountKind::Bind => ("bind", self.source.clone()),
             MountKind::Tmpfs => ("tmpfs", PathBuf::from("tmpfs")),
+            MountKind::Devpts => ("devpts", PathBuf::from("devpts")),
+            // The engine puts a bind of the mounted image in its place before the spec is
+            // made (`Engine::mount_image_mounts`).
+            MountKind::Image => {
+                return Err(EngineError::InvalidArg(format!(
+                    "the image mount on {} was not mounted",
+                    self.destination
+                )))
+            }
         };
         MountBuilder::default()
             .destination(PathBuf::from(&self.destination))
@@ -323,6 +343,7 @@ fn bind_of(source: PathBuf, target: &str, words: &[&str]) -> Result<MountSpec> {
         subpath: None,
         volume_options: BTreeMap::new(),
         volume_labels: BTreeMap::new(),
+        image_id: None,
     })
 }
 
@@ -361,6 +382,7 @@ pub fn named_volume(name: &str, target: &str, words: &[&str]) -> Result<MountSpe
         subpath: None,
         volume_options: BTreeMap::new(),
         volume_labels: BTreeMap::new(),
+        image_id: None,
     })
 }
 
@@ -380,6 +402,7 @@ pub fn anonymous_volume(target: &str, words: &[&str]) -> Result<MountSpec> {
         subpath: None,
         volume_options: BTreeMap::new(),
         volume_labels: BTreeMap::new(),
+        image_id: None,
     })
 }
 
@@ -398,6 +421,71 @@ pub fn tmpfs(target: &str, words: &[String]) -> Result<MountSpec> {
         subpath: None,
         volume_options: BTreeMap::new(),
         volume_labels: BTreeMap::new(),
+        image_id: None,
+    })
+}
+
+/// A devpts instance of the container's own on `target` (`--mount type=devpts`), with
+/// podman's option words `uid=`, `gid=`, `mode=` (octal) and `max=`, passed to the kernel.
+pub fn devpts(target: &str, words: &[String]) -> Result<MountSpec> {
+    let mut options = Vec::new();
+    for word in words {
+        let (key, value) = word.split_once('=').unwrap_or((word.as_str(), ""));
+        let valid = match key {
+            "uid" | "gid" | "max" => value.parse::<u32>().is_ok(),
+            "mode" => u32::from_str_radix(value, 8).is_ok_and(|m| m <= 0o7777),
+            _ => {
+                return Err(invalid(format!(
+                    "invalid devpts option {word:?}: use uid=, gid=, mode= or max="
+                )))
+            }
+        };
+        if !valid {
+            return Err(invalid(format!("invalid devpts option {word:?}")));
+        }
+        options.retain(|o: &String| o.split('=').next() != Some(key));
+        options.push(word.clone());
+    }
+    Ok(MountSpec {
+        kind: MountKind::Devpts,
+        source: PathBuf::from("devpts"),
+        destination: destination(target)?,
+        options,
+        volume: None,
+        anonymous: false,
+        no_copy: false,
+        chown: false,
+        idmap: false,
+        subpath: None,
+        volume_options: BTreeMap::new(),
+        volume_labels: BTreeMap::new(),
+        image_id: None,
+    })
+}
+
+/// The files of image `image` (a name or ID, found at create) on `target`
+/// (`--mount type=image`): read-only, or with `read_write` writable, what the container
+/// writes kept until it stops (each start sees the image as it is).
+pub fn image(image: &str, target: &str, read_write: bool) -> Result<MountSpec> {
+    if image.is_empty() {
+        return Err(invalid(
+            "an image mount needs a source (the image)".to_string(),
+        ));
+    }
+    Ok(MountSpec {
+        kind: MountKind::Image,
+        source: PathBuf::from(image),
+        destination: destination(target)?,
+        options: vec![if read_write { "rw" } else { "ro" }.to_string()],
+        volume: None,
+        anonymous: false,
+        no_copy: false,
+        chown: false,
+        idmap: false,
+        subpath: None,
+        volume_options: BTreeMap::new(),
+        volume_labels: BTreeMap::new(),
+        image_id: None,
     })
 }
 
@@ -587,8 +675,15 @@ pub fn new_volume_words(mount: &MountSpec) -> Vec<String> {
     opts.chain(labels).collect()
 }
 
-/// `--mount type=bind|volume|tmpfs,KEY=VALUE,...`.
+/// `--mount type=bind|volume|tmpfs|devpts|image,KEY=VALUE,...`.
 pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
+    let fields = mount_fields(text);
+    let kind = fields.iter().find_map(|f| f.strip_prefix("type="));
+    match kind {
+        Some("devpts") => return parse_devpts_mount(text, &fields),
+        Some("image") => return parse_image_mount(text, &fields),
+        _ => {}
+    }
     let mut kind = None;
     let mut source = None;
     let mut target = None;
@@ -597,7 +692,7 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
     let mut subpath = None;
     // A volume made on first use: its options and labels.
     let mut new_volume_words = Vec::new();
-    for field in mount_fields(text) {
+    for field in &fields {
         let field = field.as_str();
         let (key, value) = match field.split_once('=') {
             Some((k, v)) => (k, Some(v)),
@@ -668,10 +763,10 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
             }
             .and_then(|mount| with_new_volume_settings(mount, &new_volume_words))
         }
-        // podman's other types, which rpod does not mount.
-        Some(other @ ("image" | "devpts" | "ramfs" | "glob")) => Err(EngineError::NotSupported(
-            format!("--mount type={other} (rpod mounts bind, volume and tmpfs)"),
-        )),
+        // Types of later podmans, which rpod does not mount.
+        Some(other @ ("ramfs" | "glob")) => Err(EngineError::NotSupported(format!(
+            "--mount type={other} (rpod mounts bind, volume, tmpfs, devpts and image)"
+        ))),
         Some(other) => Err(invalid(format!("invalid filesystem type {other:?}"))),
         None => Err(invalid(format!("--mount {text:?}: a type is required"))),
     }?;
@@ -681,12 +776,85 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
     }
 }
 
-/// `mount` of only `path` inside its source (a bind's or a volume's, not a tmpfs'): a plain
+/// The target of a `--mount` of a type that takes only it, `type=`, and the words `other`
+/// picks out (else an invalid option).
+fn typed_mount_fields<'a>(
+    text: &str,
+    fields: &'a [String],
+    mut other: impl FnMut(&'a str) -> bool,
+) -> Result<String> {
+    let mut target = None;
+    for field in fields {
+        match field.split_once('=') {
+            Some(("type", _)) => {}
+            Some(("dst" | "target" | "destination", value)) => target = Some(value.to_string()),
+            _ if other(field) => {}
+            _ => return Err(invalid(format!("invalid mount option {field:?}"))),
+        }
+    }
+    target.ok_or_else(|| invalid(format!("--mount {text:?}: a target is required")))
+}
+
+/// `--mount type=devpts,target=PATH[,uid=N,gid=N,mode=OCTAL,max=N]`.
+fn parse_devpts_mount(text: &str, fields: &[String]) -> Result<MountSpec> {
+    let mut words = Vec::new();
+    let target = typed_mount_fields(text, fields, |field| {
+        let known = ["uid", "gid", "mode", "max"]
+            .iter()
+            .any(|key| field.split_once('=').is_some_and(|(k, _)| k == *key));
+        if known {
+            words.push(field.to_string());
+        }
+        known
+    })?;
+    devpts(&target, &words)
+}
+
+/// `--mount type=image,source=IMAGE,target=PATH[,rw=true|false][,subpath=PATH]` (the
+/// docker CLI's `image-subpath=` too).
+fn parse_image_mount(text: &str, fields: &[String]) -> Result<MountSpec> {
+    let mut source = None;
+    let mut subpath = None;
+    let mut read_write = false;
+    let mut bad_value = None;
+    let target = typed_mount_fields(text, fields, |field| {
+        let (key, value) = match field.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (field, None),
+        };
+        match (key, value) {
+            ("src" | "source", Some(v)) => source = Some(v.to_string()),
+            ("subpath" | "image-subpath", Some(v)) => subpath = Some(v.to_string()),
+            ("rw" | "readwrite", None | Some("true")) => read_write = true,
+            ("rw" | "readwrite", Some("false")) => read_write = false,
+            ("rw" | "readwrite", Some(_)) => bad_value = Some(field.to_string()),
+            _ => return false,
+        }
+        true
+    })?;
+    if let Some(field) = bad_value {
+        return Err(invalid(format!(
+            "invalid mount option {field:?}: use true or false"
+        )));
+    }
+    let source = source.ok_or_else(|| {
+        invalid(format!(
+            "--mount {text:?}: an image mount needs a source (the image)"
+        ))
+    })?;
+    let mount = image(&source, &target, read_write)?;
+    match subpath {
+        Some(path) => with_subpath(mount, &path),
+        None => Ok(mount),
+    }
+}
+
+/// `mount` of only `path` inside its source (a bind's, a volume's or an image's): a plain
 /// relative path; not with `U` or `idmap`, which act on the whole source.
 pub fn with_subpath(mut mount: MountSpec, path: &str) -> Result<MountSpec> {
-    if mount.kind != MountKind::Bind {
+    if !matches!(mount.kind, MountKind::Bind | MountKind::Image) {
         return Err(invalid(format!(
-            "subpath {path:?}: for a bind mount or a volume, not a tmpfs"
+            "subpath {path:?}: for a bind mount, a volume or an image, not a tmpfs or devpts"
         )));
     }
     let plain = crate::confined::plain_relative(Path::new(path))
@@ -722,6 +890,69 @@ pub fn validate(mounts: &[MountSpec]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_devpts_mount_takes_podmans_words_checked() {
+        let cwd = Path::new("/");
+        let m = parse_mount(
+            "type=devpts,destination=/dev/pts2,uid=5,gid=5,mode=620,max=10,mode=600",
+            cwd,
+        )
+        .unwrap();
+        assert_eq!(m.kind, MountKind::Devpts);
+        assert_eq!(m.destination, "/dev/pts2");
+        assert_eq!(m.options, ["uid=5", "gid=5", "max=10", "mode=600"]);
+        let oci = m.to_oci().unwrap();
+        assert_eq!(oci.typ().as_deref(), Some("devpts"));
+        assert_eq!(oci.source().as_deref(), Some(Path::new("devpts")));
+        for bad in [
+            "type=devpts",
+            "type=devpts,dst=/p,uid=x",
+            "type=devpts,dst=/p,mode=999",
+            "type=devpts,dst=/p,ro",
+            "type=devpts,dst=/p,src=x",
+            "type=devpts,dst=/p,newinstance",
+            "type=devpts,dst=p",
+        ] {
+            assert!(
+                matches!(parse_mount(bad, cwd), Err(EngineError::InvalidArg(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_image_mount_names_its_image_and_is_read_only_unless_asked() {
+        let cwd = Path::new("/");
+        let m = parse_mount("type=image,source=demo,destination=/img", cwd).unwrap();
+        assert_eq!(
+            (m.kind, m.source.as_path(), m.destination.as_str()),
+            (MountKind::Image, Path::new("demo"), "/img")
+        );
+        assert!(m.read_only());
+        assert_eq!(m.image_id, None);
+        for rw in ["rw", "rw=true", "readwrite=true"] {
+            let m = parse_mount(&format!("type=image,src=demo,dst=/i,{rw}"), cwd).unwrap();
+            assert!(!m.read_only(), "{rw}");
+        }
+        let m = parse_mount("type=image,src=demo,dst=/i,rw=false", cwd).unwrap();
+        assert!(m.read_only());
+        // Not mounted yet: no spec mount can be made of it.
+        assert!(m.to_oci().is_err());
+        for bad in [
+            "type=image,dst=/i",
+            "type=image,src=demo",
+            "type=image,src=demo,dst=/i,ro",
+            "type=image,src=demo,dst=/i,rw=maybe",
+            "type=image,src=demo,dst=/i,U",
+            "type=image,src=,dst=/i",
+        ] {
+            assert!(
+                matches!(parse_mount(bad, cwd), Err(EngineError::InvalidArg(_))),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn a_time_zone_is_a_zone_file_of_the_host_only() {
@@ -923,7 +1154,7 @@ mod tests {
             "invalid filesystem type \"bogus\""
         );
         assert!(matches!(
-            parse_mount("type=image,src=demo,dst=/d", Path::new("/")),
+            parse_mount("type=glob,src=/x*,dst=/d", Path::new("/")),
             Err(EngineError::NotSupported(_))
         ));
         let dir = tempfile::tempdir().unwrap();

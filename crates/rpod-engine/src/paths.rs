@@ -172,6 +172,24 @@ impl Roots {
             .join(index.to_string())
     }
 
+    /// Where an image mount (`--mount type=image`, `index` its place among the
+    /// container's mounts) is mounted for the runtime to bind, while the container is up:
+    /// root's alone, like `idmap_mount_dir`.
+    pub fn image_mount_dir(&self, id: &str, index: usize) -> PathBuf {
+        self.runroot
+            .join("image-volumes")
+            .join(id)
+            .join(index.to_string())
+    }
+
+    /// The upper and work directories of that mount's overlay (what the container writes
+    /// on it, until it stops), on the store's file system.
+    pub fn image_mount_layers_dir(&self, id: &str, index: usize) -> PathBuf {
+        self.container_dir(id)
+            .join("image-volumes")
+            .join(index.to_string())
+    }
+
     /// Make `userns_dir`: passable by the container's root (`owner`, the host's IDs),
     /// through its group, and by no other user but root; root's, so that the container's
     /// root (which may be a real user of the host: `--uidmap 0:1000:1`) cannot put anything

@@ -493,16 +493,24 @@ impl InspectMount {
                 (MountKind::Bind, Some(_)) => "volume",
                 (MountKind::Bind, None) => "bind",
                 (MountKind::Tmpfs, _) => "tmpfs",
+                (MountKind::Devpts, _) => "devpts",
+                (MountKind::Image, _) => "image",
             },
             name: mount.volume.clone().unwrap_or_default(),
             source: match mount.kind {
-                MountKind::Bind => mount.source.display().to_string(),
+                MountKind::Bind | MountKind::Devpts | MountKind::Image => {
+                    mount.source.display().to_string()
+                }
                 MountKind::Tmpfs => "tmpfs".into(),
             },
             destination: mount.destination.clone(),
             driver: String::new(),
             mode: String::new(),
-            options: mount.options.clone(),
+            // An image mount's `ro`/`rw` is its `RW` (podman shows no options).
+            options: match mount.kind {
+                MountKind::Image => Vec::new(),
+                _ => mount.options.clone(),
+            },
             rw: !mount.read_only(),
             propagation: mount.propagation().to_string(),
         }

@@ -537,6 +537,7 @@ struct DockerMount {
     bind_options: Option<Map<String, Value>>,
     tmpfs_options: Option<Map<String, Value>>,
     volume_options: Option<Map<String, Value>>,
+    image_options: Option<Map<String, Value>>,
 }
 
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -593,6 +594,31 @@ fn volume_options(options: &Map<String, Value>) -> ApiResult<VolumeMountOptions>
     Ok(read)
 }
 
+/// An image mount's `ImageOptions`: its `Subpath`; other kinds of mount take none.
+fn image_options(options: Option<&Map<String, Value>>, kind: &str) -> ApiResult<Option<String>> {
+    let Some(options) = options.filter(|o| !o.is_empty()) else {
+        return Ok(None);
+    };
+    if kind != "image" {
+        return Err(ApiError::unsupported(format!(
+            "ImageOptions of a {kind} mount"
+        )));
+    }
+    let mut subpath = None;
+    for (key, value) in options {
+        match key.as_str() {
+            "Subpath" => subpath = value.as_str().filter(|s| !s.is_empty()).map(String::from),
+            _ if zeroish(value) => {}
+            other => {
+                return Err(ApiError::unsupported(format!(
+                    "ImageOptions.{other} of a mount"
+                )))
+            }
+        }
+    }
+    Ok(subpath)
+}
+
 /// The host directories of `Binds` entries that do not exist. Docker makes them (0755)
 /// at create, and its clients count on it (docker-compose's `./data:/data` for a `data`
 /// not made yet); a `Mounts` bind, as Docker's, must exist.
@@ -630,7 +656,8 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
             }
             _ => VolumeMountOptions::default(),
         };
-        let subpath = volume.subpath.clone();
+        let image_subpath = image_options(mount.image_options.as_ref(), &mount.kind)?;
+        let subpath = volume.subpath.clone().or(image_subpath);
         let spec = match mount.kind.as_str() {
             "bind" => {
                 let options = mount.bind_options.unwrap_or_default();
@@ -681,6 +708,8 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
                     ..spec
                 }
             }
+            // API 1.48's image mounts, which Docker mounts read-only.
+            "image" => rpod_engine::mounts::image(&mount.source, &mount.target, false)?,
             other => {
                 return Err(ApiError::unsupported(format!("mounts of type {other:?}")));
             }
@@ -1009,6 +1038,31 @@ mod tests {
     fn parse(json: &str) -> ApiResult<CreateOptions> {
         let body: CreateBody = serde_json::from_str(json).unwrap();
         create_options(body, Some("web".into()))
+    }
+
+    /// The docker CLI's `--mount type=image,source=demo,target=/img,image-subpath=etc`:
+    /// read-only, as Docker mounts images; `ImageOptions` of another kind is refused.
+    #[test]
+    fn an_image_mount_is_read_only_with_its_subpath() {
+        let options = parse(
+            r#"{"Image":"x","HostConfig":{"Mounts":[{"Type":"image","Source":"demo","Target":"/img","ImageOptions":{"Subpath":"etc"}}]}}"#,
+        )
+        .unwrap();
+        let mount = &options.mounts[0];
+        assert_eq!(mount.kind, rpod_engine::mounts::MountKind::Image);
+        assert_eq!(mount.source, std::path::Path::new("demo"));
+        assert!(mount.read_only());
+        assert_eq!(mount.subpath.as_deref(), Some(std::path::Path::new("etc")));
+        for json in [
+            r#"{"Image":"x","HostConfig":{"Mounts":[{"Type":"bind","Source":"/tmp","Target":"/t","ImageOptions":{"Subpath":"etc"}}]}}"#,
+            r#"{"Image":"x","HostConfig":{"Mounts":[{"Type":"image","Source":"demo","Target":"/i","ImageOptions":{"Other":1}}]}}"#,
+        ] {
+            let e = parse(json).unwrap_err();
+            assert!(e.message.contains("ImageOptions"), "{json}: {}", e.message);
+        }
+        let e = parse(r#"{"Image":"x","HostConfig":{"Mounts":[{"Type":"image","Target":"/i"}]}}"#)
+            .unwrap_err();
+        assert!(e.message.contains("source"), "{}", e.message);
     }
 
     #[test]

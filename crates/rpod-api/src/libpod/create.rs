@@ -28,6 +28,18 @@ pub struct SpecMount {
     options: Option<Vec<String>>,
 }
 
+/// An image mount of a SpecGenerator (podman-remote's `--mount type=image`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct SpecImageVolume {
+    source: String,
+    destination: String,
+    read_write: bool,
+    /// podman 5's: only this path of the image.
+    #[serde(rename = "subPath")]
+    sub_path: String,
+}
+
 /// A named volume of a SpecGenerator.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]
@@ -334,6 +346,7 @@ pub struct SpecGenerator {
     pub init_path: String,
     pub mounts: Option<Vec<SpecMount>>,
     pub volumes: Option<Vec<SpecVolume>>,
+    pub image_volumes: Option<Vec<SpecImageVolume>>,
     pub volumes_from: Option<Vec<String>>,
     pub cgroupns: Option<Value>,
     /// c/storage's ID mapping options: the host's IDs, or `UIDMap`/`GIDMap` ranges.
@@ -853,7 +866,16 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
                 rpod_engine::mounts::bind(&mount.source, &mount.destination, &words, None)?
             }
             "tmpfs" => rpod_engine::mounts::tmpfs(&mount.destination, &words)?,
+            "devpts" => rpod_engine::mounts::devpts(&mount.destination, &words)?,
             other => return Err(ApiError::unsupported(format!("mounts of type {other:?}"))),
+        });
+    }
+    for volume in spec.image_volumes.unwrap_or_default() {
+        let mount =
+            rpod_engine::mounts::image(&volume.source, &volume.destination, volume.read_write)?;
+        mounts.push(match volume.sub_path.as_str() {
+            "" => mount,
+            path => rpod_engine::mounts::with_subpath(mount, path)?,
         });
     }
     for volume in spec.volumes.unwrap_or_default() {

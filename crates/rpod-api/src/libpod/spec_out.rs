@@ -168,7 +168,7 @@ fn network_fields(options: &CreateOptions, spec: &mut Map<String, Value>) {
 /// A container's (or pod's) mounts as a spec's `mounts` (binds, tmpfs), `volumes` (named
 /// and anonymous) and `volumes_from`.
 fn mount_fields(options: &CreateOptions, put: &mut dyn FnMut(&str, Value)) {
-    let (mut mounts, mut volumes) = (Vec::new(), Vec::new());
+    let (mut mounts, mut volumes, mut images) = (Vec::new(), Vec::new(), Vec::new());
     for mount in &options.mounts {
         let words = mount_words(mount);
         let volume = |name: &str| {
@@ -190,6 +190,20 @@ fn mount_fields(options: &CreateOptions, put: &mut dyn FnMut(&str, Value)) {
                 "destination": mount.destination, "type": "tmpfs", "source": "tmpfs",
                 "options": words,
             })),
+            (MountKind::Devpts, _) => mounts.push(json!({
+                "destination": mount.destination, "type": "devpts", "source": "devpts",
+                "options": words,
+            })),
+            (MountKind::Image, _) => {
+                let mut image = json!({
+                    "Source": mount.source, "Destination": mount.destination,
+                    "ReadWrite": !mount.read_only(),
+                });
+                if let Some(subpath) = &mount.subpath {
+                    image["subPath"] = json!(subpath);
+                }
+                images.push(image);
+            }
             _ => mounts.push(json!({
                 "destination": mount.destination, "type": "bind",
                 "source": mount.source, "options": words,
@@ -201,6 +215,9 @@ fn mount_fields(options: &CreateOptions, put: &mut dyn FnMut(&str, Value)) {
     }
     if !volumes.is_empty() {
         put("volumes", json!(volumes));
+    }
+    if !images.is_empty() {
+        put("image_volumes", json!(images));
     }
     if !options.volumes_from.is_empty() {
         put("volumes_from", json!(options.volumes_from));
@@ -960,7 +977,10 @@ mod tests {
                                    {"allow": true, "type": "b", "major": 8, "access": "r"}],
             "init": true,
             "mounts": [{"destination": "/site", "type": "bind", "source": "/tmp", "options": ["ro"]},
-                       {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}],
+                       {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]},
+                       {"destination": "/dev/pts2", "type": "devpts", "source": "devpts", "options": ["uid=5", "mode=620"]}],
+            "image_volumes": [{"Source": "tools", "Destination": "/tools", "ReadWrite": true, "subPath": "usr/bin"},
+                              {"Source": "docs", "Destination": "/docs", "ReadWrite": false}],
             "volumes": [{"Name": "data", "Dest": "/data", "Options": []},
                         {"Name": "data", "Dest": "/part", "SubPath": "a/b"},
                         {"Name": "", "Dest": "/cache", "IsAnonymous": true}],
@@ -990,6 +1010,12 @@ mod tests {
         assert_eq!(spec["resource_limits"]["memory"]["disableOOMKiller"], true);
         assert_eq!(spec["device_cgroup_rule"][1]["type"], "b");
         assert_eq!(spec["expose"], json!({"53": "tcp,udp", "9000": "tcp"}));
+        assert_eq!(
+            spec["image_volumes"],
+            json!([{"Source": "tools", "Destination": "/tools", "ReadWrite": true, "subPath": "usr/bin"},
+                   {"Source": "docs", "Destination": "/docs", "ReadWrite": false}])
+        );
+        assert_eq!(spec["mounts"][2]["type"], "devpts");
         assert_eq!(
             options.net.exposed,
             ["53/tcp", "53/udp", "9000/tcp"],

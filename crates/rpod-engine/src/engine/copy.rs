@@ -190,11 +190,12 @@ impl Engine {
         self.sync(&mut record)?;
         let mounted_here = !record.state.mounted;
         let root = self.mount_rootfs(&record)?;
-        // `idmap` mounts are seen mapped, and `subpath` mounts bound, as the container
-        // sees them.
+        // `idmap` mounts are seen mapped, `subpath` mounts bound and image mounts mounted,
+        // as the container sees them.
         let mapped = match mounted_here {
             true => self
                 .map_idmap_mounts(&record)
+                .and_then(|config| self.mount_image_mounts(config, record.id()))
                 .and_then(|config| self.bind_subpath_mounts(config, record.id()))
                 .map(drop),
             false => Ok(()),
@@ -240,17 +241,21 @@ impl Engine {
                 .enumerate()
                 .map(|(index, m)| TreeMount {
                     destination: PathBuf::from(&m.destination),
-                    // An `idmap` mount's source as mapped, a `subpath` mount's as bound
-                    // (`with_root` does both).
-                    source: (m.kind == crate::mounts::MountKind::Bind).then(|| {
-                        if m.idmap {
-                            self.roots.idmap_mount_dir(record.id(), index)
-                        } else if m.subpath.is_some() {
-                            self.roots.subpath_mount_dir(record.id(), index)
-                        } else {
-                            m.source.clone()
+                    // An `idmap` mount's source as mapped, a `subpath` mount's as bound,
+                    // an image mount's as mounted (`with_root` does all three).
+                    source: match m.kind {
+                        _ if m.subpath.is_some() => {
+                            Some(self.roots.subpath_mount_dir(record.id(), index))
                         }
-                    }),
+                        crate::mounts::MountKind::Image => {
+                            Some(self.roots.image_mount_dir(record.id(), index))
+                        }
+                        crate::mounts::MountKind::Bind if m.idmap => {
+                            Some(self.roots.idmap_mount_dir(record.id(), index))
+                        }
+                        crate::mounts::MountKind::Bind => Some(m.source.clone()),
+                        crate::mounts::MountKind::Tmpfs | crate::mounts::MountKind::Devpts => None,
+                    },
                     read_only: m.read_only(),
                 })
                 .collect(),

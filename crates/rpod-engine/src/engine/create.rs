@@ -129,10 +129,15 @@ impl Engine {
             options.userns_container = Some(other.id().to_string());
         }
 
-        // Held until the container is recorded: its image cannot be removed meanwhile.
-        let image_lock = match options.image {
-            Some(_) => Some(self.image_lock()?),
-            None => None,
+        // Held until the container is recorded: its image, and those it mounts, cannot be
+        // removed meanwhile.
+        let mounts_images = options
+            .mounts
+            .iter()
+            .any(|m| m.kind == crate::mounts::MountKind::Image);
+        let image_lock = match options.image.is_some() || mounts_images {
+            true => Some(self.image_lock()?),
+            false => None,
         };
         let (image, image_config) = match (&options.image, &options.rootfs) {
             (_, Some(dir)) => {
@@ -391,6 +396,13 @@ impl Engine {
                 let image_volumes = image_cfg.volumes().clone().unwrap_or_default();
                 self.attach_volumes(&mut mounts, &image_volumes, options.image_volumes)?;
                 crate::mounts::validate(&mounts)?;
+                for mount in mounts
+                    .iter_mut()
+                    .filter(|m| m.kind == crate::mounts::MountKind::Image)
+                {
+                    let name = mount.source.to_string_lossy().into_owned();
+                    mount.image_id = Some(image::resolve(&self.store, &name)?.id);
+                }
                 mounts
             },
         };

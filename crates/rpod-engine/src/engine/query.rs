@@ -375,7 +375,13 @@ impl Engine {
             .store
             .containers()?
             .into_iter()
-            .filter(|c| c.config.image_id == image.id)
+            .filter(|c| {
+                c.config.image_id == image.id
+                    || c.config
+                        .mounts
+                        .iter()
+                        .any(|m| m.image_id.as_deref() == Some(image.id.as_str()))
+            })
             .collect())
     }
 }

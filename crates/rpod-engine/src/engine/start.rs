@@ -151,6 +151,7 @@ impl Engine {
     pub(super) fn unmount_rootfs(&self, record: &ContainerRecord) -> Result<()> {
         self.unmap_idmap_mounts(record)?;
         self.unbind_subpath_mounts(record)?;
+        self.unmount_image_mounts(record)?;
         if record.config.rootfs.is_some() {
             return Ok(());
         }
@@ -308,6 +309,90 @@ impl Engine {
         Ok(std::borrow::Cow::Owned(config))
     }
 
+    /// Each image mount (`--mount type=image`) mounted at `image_mount_dir` (once per run):
+    /// an overlay of the image's layers with an upper layer of its own, which starts empty
+    /// at each run and goes when the container stops, and, for a container with a user
+    /// namespace, the layers seen mapped as its root is. Given to the runtime as a bind of
+    /// it, read-only unless the mount was asked writable; a `subpath` in it is then
+    /// resolved inside it (`bind_subpath_mounts`), as a volume's is.
+    pub(super) fn mount_image_mounts<'a>(
+        &self,
+        config: std::borrow::Cow<'a, crate::container::ContainerConfig>,
+        id: &str,
+    ) -> Result<std::borrow::Cow<'a, crate::container::ContainerConfig>> {
+        use crate::mounts::MountKind;
+        if !config.mounts.iter().any(|m| m.kind == MountKind::Image) {
+            return Ok(config);
+        }
+        let mut config = config.into_owned();
+        let mappings = config.id_mappings.clone();
+        let layer_dirs = image::layer_dirs(&self.roots);
+        for (index, mount) in config.mounts.iter_mut().enumerate() {
+            if mount.kind != MountKind::Image {
+                continue;
+            }
+            let image_id = mount.image_id.clone().unwrap_or_default();
+            let dirs = self.image_mount_dirs(id, index);
+            if !rootfs::is_mounted(&dirs.merged) {
+                let image = self
+                    .store
+                    .image(&image_id)?
+                    .ok_or_else(|| EngineError::NoSuchImage(mount.source.display().to_string()))?;
+                let lower: Vec<PathBuf> = image.layers.iter().map(|l| layer_dirs.dir(l)).collect();
+                // What the container wrote there on its last run (which a reboot ended
+                // before its cleanup) is not seen again.
+                remove_tree(&self.roots.image_mount_layers_dir(id, index))?;
+                if let Some(parent) = dirs.merged.parent() {
+                    crate::paths::create_private(parent)
+                        .map_err(|e| EngineError::io("creating directory", parent, e))?;
+                }
+                let staging = self
+                    .roots
+                    .userns_staging_dir(id)
+                    .join(format!("image-{index}"));
+                let mapped = mappings.as_ref().map(|mappings| rootfs::MappedLayers {
+                    mappings,
+                    staging: &staging,
+                });
+                rootfs::mount_overlay(&lower, &dirs, true, mapped)?;
+            }
+            let words: &[&str] = if mount.read_only() { &["ro"] } else { &[] };
+            let subpath = mount.subpath.take();
+            *mount = crate::mounts::MountSpec {
+                subpath,
+                ..crate::mounts::bind(
+                    &dirs.merged.to_string_lossy(),
+                    &mount.destination,
+                    words,
+                    None,
+                )?
+            };
+        }
+        Ok(std::borrow::Cow::Owned(config))
+    }
+
+    /// An image mount's overlay directories (`mount_image_mounts`).
+    fn image_mount_dirs(&self, id: &str, index: usize) -> OverlayDirs {
+        let mut dirs = OverlayDirs::new(&self.roots.image_mount_layers_dir(id, index));
+        dirs.merged = self.roots.image_mount_dir(id, index);
+        dirs
+    }
+
+    /// Unmount the image mounts' overlays and remove their directories, what the container
+    /// wrote on them with them.
+    fn unmount_image_mounts(&self, record: &ContainerRecord) -> Result<()> {
+        for (index, mount) in record.config.mounts.iter().enumerate() {
+            if mount.kind != crate::mounts::MountKind::Image {
+                continue;
+            }
+            let dirs = self.image_mount_dirs(record.id(), index);
+            rootfs::unmount(&dirs.merged)?;
+            detach_mount_point(&dirs.merged)?;
+            remove_tree(&self.roots.image_mount_layers_dir(record.id(), index))?;
+        }
+        Ok(())
+    }
+
     /// Detach the `subpath` mounts' bound sources and remove their mount points.
     fn unbind_subpath_mounts(&self, record: &ContainerRecord) -> Result<()> {
         for (index, mount) in record.config.mounts.iter().enumerate() {
@@ -428,6 +513,7 @@ impl Engine {
                 give_files_to(&files, m.root())?;
             }
             let config = self.map_idmap_mounts(record)?;
+            let config = self.mount_image_mounts(config, record.id())?;
             let config = self.bind_subpath_mounts(config, record.id())?;
             let config = Self::keep_volume_restrictions(config);
             let config = self.with_link_env(config, record);
@@ -739,6 +825,16 @@ fn make_mount_point(path: &Path, is_dir: bool) -> Result<()> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(EngineError::io("creating", path, e)),
+    }
+}
+
+/// Remove a directory and everything in it; a missing one is fine.
+fn remove_tree(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(EngineError::io("removing", dir, e))
+        }
+        _ => Ok(()),
     }
 }
 
