@@ -1583,7 +1583,8 @@ pub struct RunArgs {
     /// without --subuidname).
     #[arg(long)]
     pub subgidname: Option<String>,
-    /// For systemd mode, which rpod has not: refused.
+    /// Directories in the container (comma-separated, or repeated) that get /etc/hosts and
+    /// /etc/resolv.conf under their own etc too.
     #[arg(long)]
     pub chrootdirs: Vec<String>,
     /// How systemd hears of the container's readiness: ignore; conmon (rpod says it is

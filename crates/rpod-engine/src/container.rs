@@ -470,6 +470,10 @@ pub struct ContainerConfig {
     pub passwd_entry: Option<String>,
     #[serde(default)]
     pub host_users: Vec<String>,
+    /// `--chrootdirs`: directories in the container that get rpod's `/etc/hosts` and
+    /// `/etc/resolv.conf` too, under their own `etc` (for a program that chroots there).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chroot_dirs: Vec<String>,
     /// The command line that created the container (podman's `CreateCommand`), for
     /// `generate systemd --new`.
     #[serde(default)]

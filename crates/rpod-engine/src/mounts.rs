@@ -142,6 +142,10 @@ fn invalid(message: String) -> EngineError {
 }
 
 /// A container path: absolute, not `/`, without `..`; returned cleaned.
+pub fn container_path(text: &str) -> Result<String> {
+    destination(text)
+}
+
 fn destination(text: &str) -> Result<String> {
     if !text.starts_with('/') {
         return Err(invalid(format!(

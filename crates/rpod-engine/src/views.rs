@@ -101,6 +101,9 @@ pub struct ContainerConfigView {
     pub systemd_mode: bool,
     /// `--passwd` (podman's field): whether rpod adds the user's entry to `/etc/passwd`.
     pub passwd: bool,
+    /// `--chrootdirs` (podman's field, shown when there are some).
+    #[serde(rename = "ChrootDirs", skip_serializing_if = "Vec::is_empty")]
+    pub chroot_dirs: Vec<String>,
     /// `--sdnotify`: conmon, container or ignore (podman's field, spelled as its JSON).
     #[serde(rename = "sdNotifyMode")]
     pub sd_notify_mode: &'static str,
@@ -711,6 +714,7 @@ impl ContainerInspect {
                 create_command: c.create_command.clone(),
                 systemd_mode: c.systemd,
                 passwd: !c.no_passwd_entries,
+                chroot_dirs: c.chroot_dirs.clone(),
                 sd_notify_mode: match (c.sdnotify_conmon, c.sdnotify_container) {
                     (true, _) => "conmon",
                     (false, true) => "container",

@@ -293,6 +293,8 @@ pub struct SpecGenerator {
     pub cgroups_mode: String,
     pub passwd_entry: String,
     pub hostusers: Option<Vec<String>>,
+    /// `--chrootdirs`.
+    pub chroot_directories: Option<Vec<String>>,
     pub restart_tries: Option<u32>,
     pub work_dir: String,
     /// A missing `work_dir` is made (else it must exist, as podman's `--workdir`).
@@ -1063,6 +1065,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         },
         passwd_entry: non_empty(spec.passwd_entry),
         host_users: spec.hostusers.unwrap_or_default(),
+        chroot_dirs: spec.chroot_directories.unwrap_or_default(),
         annotations: spec
             .annotations
             .unwrap_or_default()

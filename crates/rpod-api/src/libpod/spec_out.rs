@@ -377,6 +377,9 @@ pub fn container_spec(options: &CreateOptions) -> Value {
     if !options.host_users.is_empty() {
         put("hostusers", json!(options.host_users));
     }
+    if !options.chroot_dirs.is_empty() {
+        put("chroot_directories", json!(options.chroot_dirs));
+    }
     if !options.labels.is_empty() {
         put("labels", json!(options.labels));
     }
@@ -992,7 +995,8 @@ mod tests {
             "image_os": "linux", "image_arch": "amd64", "init_container_type": "always", "pod": "team",
             "secrets": [{"Source": "tok", "Target": "/etc/tok", "UID": 1, "GID": 2, "Mode": 256},
                         {"Source": "other"}],
-            "secret_env": {"TOKEN": "tok"}
+            "secret_env": {"TOKEN": "tok"},
+            "chroot_directories": ["/jail"]
         }"#;
         super::super::create::create_options(serde_json::from_str(json).unwrap()).unwrap()
     }

@@ -710,6 +710,13 @@ pub(crate) fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         no_passwd_entries: !args.passwd,
         passwd_entry: args.passwd_entry.clone(),
         host_users: args.hostuser.clone(),
+        chroot_dirs: args
+            .chrootdirs
+            .iter()
+            .flat_map(|dirs| dirs.split(','))
+            .filter(|dir| !dir.is_empty())
+            .map(String::from)
+            .collect(),
         platform: args.target_platform.parsed()?,
     })
 }
@@ -777,9 +784,6 @@ pub(crate) fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
                 "--userns {other} (a user namespace is made with auto, or with --uidmap and --gidmap, or joined with container:NAME)"
             ))
         }
-    }
-    if !args.chrootdirs.is_empty() {
-        return refuse("--chrootdirs (systemd mode)".to_string());
     }
     match args.cgroups.as_str() {
         // rpod never moves its monitor into a cgroup of the container's (podman's

@@ -579,6 +579,7 @@ impl Engine {
             no_passwd_entries: config.no_passwd_entries,
             passwd_entry: config.passwd_entry.clone(),
             host_users: config.host_users.clone(),
+            chroot_dirs: config.chroot_dirs.clone(),
             create_command: config.create_command.clone(),
             // The original's ID file is the original's.
             cid_file: None,

@@ -363,6 +363,11 @@ impl Engine {
             no_passwd_entries: options.no_passwd_entries,
             passwd_entry: options.passwd_entry.clone(),
             host_users: options.host_users.clone(),
+            chroot_dirs: options
+                .chroot_dirs
+                .iter()
+                .map(|dir| crate::mounts::container_path(dir))
+                .collect::<Result<_>>()?,
             create_command: options.create_command.clone(),
             cid_file: options
                 .cid_file

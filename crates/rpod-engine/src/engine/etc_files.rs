@@ -264,6 +264,20 @@ impl Engine {
             mounts.push((resolv, "/etc/resolv.conf".to_string()));
         }
 
+        // `--chrootdirs`: the name resolution files under each directory's `etc` too, as
+        // podman binds them (not `/etc/hostname`).
+        let for_chroots: Vec<(PathBuf, String)> = mounts
+            .iter()
+            .filter(|(_, at)| at == "/etc/hosts" || at == "/etc/resolv.conf")
+            .flat_map(|(file, at)| {
+                config
+                    .chroot_dirs
+                    .iter()
+                    .map(move |dir| (file.clone(), format!("{}{at}", dir.trim_end_matches('/'))))
+            })
+            .collect();
+        mounts.extend(for_chroots);
+
         let containerenv = dir.join("containerenv");
         write_file(
             &containerenv,

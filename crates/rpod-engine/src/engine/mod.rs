@@ -263,6 +263,8 @@ pub struct CreateOptions {
     pub passwd_entry: Option<String>,
     /// `--hostuser`: host accounts (names or numbers) to add to the container's passwd.
     pub host_users: Vec<String>,
+    /// `--chrootdirs`: absolute container paths (see `ContainerConfig::chroot_dirs`).
+    pub chroot_dirs: Vec<String>,
     /// The command line that asked for the container (shown as `CreateCommand`).
     pub create_command: Vec<String>,
     /// `--cidfile`: where the CLI writes the new container's ID (shown by inspect as
