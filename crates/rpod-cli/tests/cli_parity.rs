@@ -2479,6 +2479,25 @@ fn run_flags_for_the_monitor_the_spec_and_pid_files() {
         assert_eq!(lines[0], "TZ=", "{out}");
         assert!(matches!(lines[1], "CET" | "CEST"), "{out}");
         assert_eq!(lines[2], "TZif", "{out}");
+        // inspect shows the zone as podman's Config.Timezone (not among the Mounts), and
+        // the container read-only writes nothing into the host's zone file.
+        let id = rpod.ok(&["create", "--tz", "Europe/Paris", "demo", "true"]);
+        let shown: serde_json::Value =
+            serde_json::from_str(&rpod.ok(&["inspect", id.trim()])).unwrap();
+        assert_eq!(shown[0]["Config"]["Timezone"], "Europe/Paris");
+        assert_eq!(shown[0]["Mounts"], serde_json::json!([]));
+        rpod.ok(&["rm", id.trim()]);
+        let out = rpod.run(&[
+            "run",
+            "--rm",
+            "--tz",
+            "Europe/Paris",
+            "demo",
+            "sh",
+            "-c",
+            "echo x >> /etc/localtime",
+        ]);
+        assert_ne!(out.status.code(), Some(0), "{out:?}");
     }
     rpod.fails(
         &["run", "--rm", "--tz", "Nowhere/Atlantis", "demo", "true"],

@@ -4655,6 +4655,14 @@ fn run_settings_through_both_apis() {
             "+%Z",
         ]);
         assert!(matches!(out.trim(), "CET" | "CEST"), "{out}");
+        // rpod --url sends the zone's name, which the service finds on its host (it sent
+        // a bind of the client's file).
+        let id = service.remote_ok(&["create", "--tz", "Europe/Paris", "demo", "date", "+%Z"]);
+        let shown = service.podman_ok(&["inspect", "--format", "{{.Config.Timezone}}", id.trim()]);
+        assert_eq!(shown.trim(), "Europe/Paris");
+        let out = service.remote_ok(&["start", "-a", id.trim()]);
+        assert!(matches!(out.trim(), "CET" | "CEST"), "{out}");
+        service.remote_ok(&["rm", id.trim()]);
     }
     let out = service.podman_out(&["run", "--rm", "--tz", "Nowhere/Atlantis", "demo", "true"]);
     assert!(

@@ -470,6 +470,10 @@ pub struct ContainerConfig {
     pub passwd_entry: Option<String>,
     #[serde(default)]
     pub host_users: Vec<String>,
+    /// `--tz`: the zone (or `local`) whose host file is bound at `/etc/localtime` at each
+    /// start. (Containers of earlier rpods have a bind mount of it among `mounts`.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
     /// `--chrootdirs`: directories in the container that get rpod's `/etc/hosts` and
     /// `/etc/resolv.conf` too, under their own `etc` (for a program that chroots there).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

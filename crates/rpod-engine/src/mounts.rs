@@ -493,12 +493,12 @@ pub fn image(image: &str, target: &str, read_write: bool) -> Result<MountSpec> {
     })
 }
 
-/// `--tz ZONE|local` (podman-remote's `timezone`): the host's zone file bound read-only at
-/// the container's `/etc/localtime` (`local`: the host's own). A zone name is looked up
-/// under /usr/share/zoneinfo only. `TZ` is left alone, as podman leaves it: a zone name in
-/// `TZ` sends the C library to a zoneinfo directory most images lack, where it falls back
-/// to UTC.
-pub fn time_zone(tz: &str) -> Result<MountSpec> {
+/// `--tz ZONE|local` (podman-remote's `timezone`): the host's zone file that is bound
+/// read-only at the container's `/etc/localtime` at each start (`local`: the host's own;
+/// `spec.rs`). A zone name is looked up under /usr/share/zoneinfo only. `TZ` is left
+/// alone, as podman leaves it: a zone name in `TZ` sends the C library to a zoneinfo
+/// directory most images lack, where it falls back to UTC.
+pub fn time_zone_file(tz: &str) -> Result<PathBuf> {
     let zones = Path::new("/usr/share/zoneinfo");
     let file = if tz == "local" {
         std::fs::canonicalize("/etc/localtime").map_err(|e| {
@@ -520,7 +520,7 @@ pub fn time_zone(tz: &str) -> Result<MountSpec> {
             file.display()
         )));
     }
-    bind_of(file, "/etc/localtime", &["ro"])
+    Ok(file)
 }
 
 /// `-v HOST:CTR[:OPTS]`.
@@ -961,14 +961,12 @@ mod tests {
     #[test]
     fn a_time_zone_is_a_zone_file_of_the_host_only() {
         for bad in ["../../etc/passwd", "/etc/passwd", "", "Nowhere/Atlantis"] {
-            let err = time_zone(bad).unwrap_err().to_string();
+            let err = time_zone_file(bad).unwrap_err().to_string();
             assert!(err.contains("invalid --tz"), "{bad}: {err}");
         }
         if Path::new("/usr/share/zoneinfo/UTC").is_file() {
-            let mount = time_zone("UTC").unwrap();
-            assert_eq!(mount.source, Path::new("/usr/share/zoneinfo/UTC"));
-            assert_eq!(mount.destination, "/etc/localtime");
-            assert!(mount.read_only());
+            let file = time_zone_file("UTC").unwrap();
+            assert_eq!(file, Path::new("/usr/share/zoneinfo/UTC"));
         }
     }
 

@@ -745,6 +745,15 @@ pub fn generate(
             &options,
         )?);
     }
+    if let Some(tz) = &config.time_zone {
+        let file = crate::mounts::time_zone_file(tz)?;
+        mounts.push(mount(
+            "/etc/localtime",
+            "bind",
+            file,
+            &["rbind", "ro", "nosuid", "nodev", "rprivate"],
+        )?);
+    }
     // The user's mounts replace any of ours on the same path. The generated files and the
     // user's mounts go after the defaults, parents before children (a tmpfs on /etc before
     // /etc/hosts).

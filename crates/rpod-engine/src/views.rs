@@ -101,6 +101,9 @@ pub struct ContainerConfigView {
     pub systemd_mode: bool,
     /// `--passwd` (podman's field): whether rpod adds the user's entry to `/etc/passwd`.
     pub passwd: bool,
+    /// `--tz` (podman's field, shown when given).
+    #[serde(rename = "Timezone", skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// `--chrootdirs` (podman's field, shown when there are some).
     #[serde(rename = "ChrootDirs", skip_serializing_if = "Vec::is_empty")]
     pub chroot_dirs: Vec<String>,
@@ -715,6 +718,7 @@ impl ContainerInspect {
                 systemd_mode: c.systemd,
                 passwd: !c.no_passwd_entries,
                 chroot_dirs: c.chroot_dirs.clone(),
+                timezone: c.time_zone.clone(),
                 sd_notify_mode: match (c.sdnotify_conmon, c.sdnotify_container) {
                     (true, _) => "conmon",
                     (false, true) => "container",

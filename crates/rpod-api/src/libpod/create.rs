@@ -899,9 +899,6 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
             path => rpod_engine::mounts::with_subpath(mount, path)?,
         });
     }
-    if !spec.timezone.is_empty() {
-        mounts.push(rpod_engine::mounts::time_zone(&spec.timezone)?);
-    }
     let secrets = secret_uses(
         spec.secrets.as_deref().unwrap_or_default(),
         &spec.secret_env.clone().unwrap_or_default(),
@@ -1066,6 +1063,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         passwd_entry: non_empty(spec.passwd_entry),
         host_users: spec.hostusers.unwrap_or_default(),
         chroot_dirs: spec.chroot_directories.unwrap_or_default(),
+        time_zone: (!spec.timezone.is_empty()).then(|| spec.timezone.clone()),
         annotations: spec
             .annotations
             .unwrap_or_default()

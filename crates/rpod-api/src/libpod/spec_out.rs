@@ -377,6 +377,9 @@ pub fn container_spec(options: &CreateOptions) -> Value {
     if !options.host_users.is_empty() {
         put("hostusers", json!(options.host_users));
     }
+    if let Some(tz) = &options.time_zone {
+        put("timezone", json!(tz));
+    }
     if !options.chroot_dirs.is_empty() {
         put("chroot_directories", json!(options.chroot_dirs));
     }
@@ -996,7 +999,7 @@ mod tests {
             "secrets": [{"Source": "tok", "Target": "/etc/tok", "UID": 1, "GID": 2, "Mode": 256},
                         {"Source": "other"}],
             "secret_env": {"TOKEN": "tok"},
-            "chroot_directories": ["/jail"]
+            "chroot_directories": ["/jail"], "timezone": "local"
         }"#;
         super::super::create::create_options(serde_json::from_str(json).unwrap()).unwrap()
     }

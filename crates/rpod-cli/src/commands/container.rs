@@ -132,9 +132,6 @@ fn mounts(args: &RunArgs) -> Result<Vec<rpod_engine::mounts::MountSpec>, Failure
     for tmpfs in &args.tmpfs {
         mounts.push(parse_tmpfs(tmpfs)?);
     }
-    if let Some(tz) = &args.tz {
-        mounts.push(rpod_engine::mounts::time_zone(tz)?);
-    }
     Ok(mounts)
 }
 
@@ -710,6 +707,7 @@ pub(crate) fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         no_passwd_entries: !args.passwd,
         passwd_entry: args.passwd_entry.clone(),
         host_users: args.hostuser.clone(),
+        time_zone: args.tz.clone(),
         chroot_dirs: args
             .chrootdirs
             .iter()

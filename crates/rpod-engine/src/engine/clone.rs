@@ -580,6 +580,7 @@ impl Engine {
             passwd_entry: config.passwd_entry.clone(),
             host_users: config.host_users.clone(),
             chroot_dirs: config.chroot_dirs.clone(),
+            time_zone: config.time_zone.clone(),
             create_command: config.create_command.clone(),
             // The original's ID file is the original's.
             cid_file: None,

@@ -363,6 +363,7 @@ impl Engine {
             no_passwd_entries: options.no_passwd_entries,
             passwd_entry: options.passwd_entry.clone(),
             host_users: options.host_users.clone(),
+            time_zone: options.time_zone.clone(),
             chroot_dirs: options
                 .chroot_dirs
                 .iter()
@@ -663,6 +664,9 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
     }
     if let Some(template) = &options.passwd_entry {
         crate::accounts::check_template(template)?;
+    }
+    if let Some(tz) = &options.time_zone {
+        crate::mounts::time_zone_file(tz)?;
     }
     if !options.host_users.is_empty() {
         let host = fs::read_to_string("/etc/passwd")

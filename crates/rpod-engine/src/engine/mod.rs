@@ -263,6 +263,8 @@ pub struct CreateOptions {
     pub passwd_entry: Option<String>,
     /// `--hostuser`: host accounts (names or numbers) to add to the container's passwd.
     pub host_users: Vec<String>,
+    /// `--tz ZONE|local` (see `ContainerConfig::time_zone`).
+    pub time_zone: Option<String>,
     /// `--chrootdirs`: absolute container paths (see `ContainerConfig::chroot_dirs`).
     pub chroot_dirs: Vec<String>,
     /// The command line that asked for the container (shown as `CreateCommand`).
