@@ -529,3 +529,48 @@ fn a_checkpoint_image_restores_here_and_elsewhere() {
         "{err}"
     );
 }
+
+/// A restored container gets its mounts as a start gives them: a volume's `subpath` (not
+/// the whole volume), an image mount; nothing of them stays mounted after it.
+#[test]
+fn a_restore_mounts_subpaths_and_images_as_a_start_does() {
+    let rpod = Rpod::with_image("runc");
+    rpod.ok(&["volume", "create", "sv"]);
+    rpod.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "sv:/d",
+        "demo",
+        "sh",
+        "-c",
+        "mkdir /d/a && echo inner > /d/a/f && echo outer > /d/top",
+    ]);
+    rpod.detached(&[
+        "--name",
+        "mounted",
+        "--mount",
+        "type=volume,src=sv,dst=/x,subpath=a",
+        "--mount",
+        "type=image,source=demo,destination=/img",
+        "demo",
+        "sleep",
+        "1000",
+    ]);
+    rpod.ok(&["container", "checkpoint", "mounted"]);
+    rpod.ok(&["container", "restore", "mounted"]);
+    assert_eq!(
+        rpod.ok(&[
+            "exec",
+            "mounted",
+            "sh",
+            "-c",
+            "ls /x; test -x /img/bin/sh && echo image"
+        ]),
+        "f\nimage\n"
+    );
+    rpod.ok(&["rm", "-f", "-t", "0", "mounted"]);
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    let runroot = rpod.runroot().display().to_string();
+    assert!(!mounts.contains(&runroot), "{mounts}");
+}

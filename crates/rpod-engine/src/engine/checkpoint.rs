@@ -399,7 +399,9 @@ impl Engine {
             let (mut prepared, setup) = self.network_up(record)?;
             pending = setup;
             self.join_namespaces(record, &root_path, &mut prepared)?;
-            let mut spec = spec::generate(&record.config, &root_path, &user, None, &prepared)?;
+            // Its mounts as a start gives them (the same sources, bound again).
+            let config = self.mounts_for_runtime(record)?;
+            let mut spec = spec::generate(&config, &root_path, &user, None, &prepared)?;
             self.add_hooks(&mut spec, record)?;
             let bundle = self.roots.bundle_dir(record.id());
             let spec_path = bundle.join("config.json");

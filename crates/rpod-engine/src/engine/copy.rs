@@ -193,11 +193,7 @@ impl Engine {
         // `idmap` mounts are seen mapped, `subpath` mounts bound and image mounts mounted,
         // as the container sees them.
         let mapped = match mounted_here {
-            true => self
-                .map_idmap_mounts(&record)
-                .and_then(|config| self.mount_image_mounts(config, record.id()))
-                .and_then(|config| self.bind_subpath_mounts(config, record.id()))
-                .map(drop),
+            true => self.mounts_for_runtime(&record).map(drop),
             false => Ok(()),
         };
         let result = mapped

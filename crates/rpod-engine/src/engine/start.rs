@@ -187,6 +187,20 @@ impl Engine {
         Ok(std::borrow::Cow::Owned(config))
     }
 
+    /// The configuration the spec is made from, its mounts as the runtime takes them: `idmap`
+    /// sources mapped, image mounts mounted, `subpath`s bound (each once per run, undone by
+    /// `unmount_rootfs`), volumes' own restrictions kept. For a start, a restore, and a
+    /// copy into a container that is not running.
+    pub(super) fn mounts_for_runtime<'a>(
+        &self,
+        record: &'a ContainerRecord,
+    ) -> Result<std::borrow::Cow<'a, crate::container::ContainerConfig>> {
+        let config = self.map_idmap_mounts(record)?;
+        let config = self.mount_image_mounts(config, record.id())?;
+        let config = self.bind_subpath_mounts(config, record.id())?;
+        Ok(Self::keep_volume_restrictions(config))
+    }
+
     /// `--sdnotify container`: the directory of the monitor's notify socket
     /// (`BUNDLE/notify`) mounted at `/run/notify` and named in the container's
     /// `NOTIFY_SOCKET`, as podman gives it.
@@ -512,10 +526,7 @@ impl Engine {
                     .collect();
                 give_files_to(&files, m.root())?;
             }
-            let config = self.map_idmap_mounts(record)?;
-            let config = self.mount_image_mounts(config, record.id())?;
-            let config = self.bind_subpath_mounts(config, record.id())?;
-            let config = Self::keep_volume_restrictions(config);
+            let config = self.mounts_for_runtime(record)?;
             let config = self.with_link_env(config, record);
             let notify_socket = sdnotify_host_socket(record);
             let config = match &notify_socket {
