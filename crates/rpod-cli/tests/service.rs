@@ -598,6 +598,47 @@ fn docker_logs_follow_and_attach_see_everything() {
         stamped.starts_with("20") && stamped.ends_with(" line 5\n"),
         "{stamped}"
     );
+    // --details: each line after the log attributes Docker's --log-opt labels= and env=
+    // pick (none: a space alone), after the date with -t.
+    assert_eq!(
+        service.docker_ok(&["logs", "--details", "--tail", "2", "counter"]),
+        " line 5\n"
+    );
+    service.docker_ok(&[
+        "run",
+        "--name",
+        "attributed",
+        "--log-opt",
+        "labels=team,absent",
+        "--log-opt",
+        "env=MODE",
+        "--label",
+        "team=db",
+        "--label",
+        "other=x",
+        "-e",
+        "MODE=a b",
+        "demo",
+        "echo",
+        "hi",
+    ]);
+    assert_eq!(
+        service.docker_ok(&["logs", "--details", "attributed"]),
+        "MODE=a+b,team=db hi\n"
+    );
+    let stamped = service.docker_ok(&["logs", "--details", "-t", "attributed"]);
+    assert!(stamped.ends_with("Z MODE=a+b,team=db hi\n"), "{stamped}");
+    assert_eq!(
+        service.docker_ok(&[
+            "inspect",
+            "--format",
+            "{{json .HostConfig.LogConfig.Config}}",
+            "attributed"
+        ]),
+        "{\"env\":\"MODE\",\"labels\":\"team,absent\"}\n"
+    );
+    assert_eq!(service.docker_ok(&["logs", "attributed"]), "hi\n");
+    service.docker_ok(&["rm", "attributed"]);
     // attach to a running container: its output from then on, and its exit code.
     service.docker_ok(&[
         "run",

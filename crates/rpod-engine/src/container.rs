@@ -396,6 +396,9 @@ pub struct ContainerConfig {
     /// for journald only).
     #[serde(default)]
     pub log_tag: Option<String>,
+    /// `--log-opt labels=`, `env=`, ...: Docker's log attributes (see `LogAttributes`).
+    #[serde(default, skip_serializing_if = "crate::logs::LogAttributes::is_empty")]
+    pub log_attributes: crate::logs::LogAttributes,
     /// `--timeout`: seconds the container may run before its monitor kills it.
     #[serde(default)]
     pub timeout: Option<u32>,

@@ -582,6 +582,7 @@ fn left_out(member: &Member, warn: &mut dyn FnMut(&str)) {
             config.log_size_max.is_some()
                 || config.log_path.is_some()
                 || config.log_tag.is_some()
+                || !config.log_attributes.is_empty()
                 || !config.log_to_file,
             "its log settings",
         ),

@@ -182,6 +182,109 @@ pub struct LogOptions {
     pub tag: Option<String>,
     /// `path`: the log there instead of in the container's directory.
     pub path: Option<std::path::PathBuf>,
+    /// `labels=`, `env=`, `labels-regex=`, `env-regex=` (Docker's).
+    pub attributes: LogAttributes,
+}
+
+/// Docker's log attributes (`--log-opt labels=A,B`, `env=X,Y`, `labels-regex=RE`,
+/// `env-regex=RE`): the container's labels and environment variables of those names that
+/// each log line carries, which Docker's `logs --details` shows before it. Their values
+/// are fixed at create, so rpod keeps the choice and finds the values when they are shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LogAttributes {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels_regex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_regex: Option<String>,
+}
+
+impl LogAttributes {
+    pub fn is_empty(&self) -> bool {
+        *self == LogAttributes::default()
+    }
+
+    /// The attributes of a container with these labels and environment (`NAME=VALUE`
+    /// entries), by name.
+    pub fn values(
+        &self,
+        labels: &std::collections::BTreeMap<String, String>,
+        env: &[String],
+    ) -> std::collections::BTreeMap<String, String> {
+        let variables: std::collections::BTreeMap<&str, &str> =
+            env.iter().filter_map(|e| e.split_once('=')).collect();
+        let mut found = std::collections::BTreeMap::new();
+        let mut pick = |names: &[String],
+                        pattern: Option<&String>,
+                        source: &mut dyn Iterator<Item = (&str, &str)>| {
+            // Checked when the option was parsed.
+            let pattern = pattern.and_then(|p| regex::Regex::new(p).ok());
+            for (name, value) in source {
+                if names.iter().any(|n| n == name)
+                    || pattern.as_ref().is_some_and(|p| p.is_match(name))
+                {
+                    found.insert(name.to_string(), value.to_string());
+                }
+            }
+        };
+        pick(
+            &self.labels,
+            self.labels_regex.as_ref(),
+            &mut labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        pick(
+            &self.env,
+            self.env_regex.as_ref(),
+            &mut variables.iter().map(|(k, v)| (*k, *v)),
+        );
+        found
+    }
+
+    /// What Docker's `logs --details` writes before each line (and a space): the
+    /// attributes as `name=value` pairs sorted by name, joined by commas, each part
+    /// escaped as Go's `url.QueryEscape` escapes it; empty without attributes.
+    pub fn details(values: &std::collections::BTreeMap<String, String>) -> String {
+        values
+            .iter()
+            .map(|(k, v)| format!("{}={}", query_escape(k), query_escape(v)))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn pairs_into(&self, pairs: &mut std::collections::BTreeMap<String, String>) {
+        if !self.labels.is_empty() {
+            pairs.insert("labels".into(), self.labels.join(","));
+        }
+        if !self.env.is_empty() {
+            pairs.insert("env".into(), self.env.join(","));
+        }
+        if let Some(pattern) = &self.labels_regex {
+            pairs.insert("labels-regex".into(), pattern.clone());
+        }
+        if let Some(pattern) = &self.env_regex {
+            pairs.insert("env-regex".into(), pattern.clone());
+        }
+    }
+}
+
+/// Go's `url.QueryEscape`, whose output Docker's clients see: letters, digits and `-_.~`
+/// kept, a space as `+`, every other byte as `%XX`. Written here because the form
+/// encoding of the `url` crates keeps `*` and escapes `~`.
+fn query_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            b' ' => out.push('+'),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
 }
 
 impl LogOptions {
@@ -200,12 +303,14 @@ impl LogOptions {
         if let Some(path) = &self.path {
             pairs.insert("path".into(), path.display().to_string());
         }
+        self.attributes.pairs_into(&mut pairs);
         pairs
     }
 
     /// `max-size=SIZE` (decimal units as podman reads them: `1k` is 1000 bytes),
-    /// `max-file=N`, `tag=TAG`, `path=FILE` (absolute, in an existing directory); any
-    /// other key is refused, never ignored.
+    /// `max-file=N`, `tag=TAG`, `path=FILE` (absolute, in an existing directory),
+    /// Docker's `labels=`, `env=` (comma-separated names), `labels-regex=` and `env-regex=`
+    /// (regular expressions); any other key is refused, never ignored.
     pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self> {
         let mut options = LogOptions::default();
         let bad = |message: String| EngineError::InvalidArg(message);
@@ -232,6 +337,27 @@ impl LogOptions {
                     options.max_file = Some(files);
                 }
                 "tag" => options.tag = Some(value.to_string()),
+                "labels" | "env" => {
+                    let names = value
+                        .split(',')
+                        .filter(|n| !n.is_empty())
+                        .map(String::from)
+                        .collect();
+                    match key {
+                        "labels" => options.attributes.labels = names,
+                        _ => options.attributes.env = names,
+                    }
+                }
+                "labels-regex" | "env-regex" => {
+                    regex::Regex::new(value).map_err(|e| {
+                        bad(format!("invalid --log-opt {key}={value}: {e}"))
+                    })?;
+                    let pattern = (!value.is_empty()).then(|| value.to_string());
+                    match key {
+                        "labels-regex" => options.attributes.labels_regex = pattern,
+                        _ => options.attributes.env_regex = pattern,
+                    }
+                }
                 "path" => {
                     let path = std::path::PathBuf::from(value);
                     if !path.is_absolute() || !path.parent().is_some_and(|d| d.is_dir()) {
@@ -251,7 +377,7 @@ impl LogOptions {
                 }
                 other => {
                     return Err(EngineError::NotSupported(format!(
-                        "the log option {other:?} (rpod takes max-size, max-file, tag and path)"
+                        "the log option {other:?} (rpod takes max-size, max-file, tag, path, labels, env, labels-regex and env-regex)"
                     )))
                 }
             }
@@ -645,9 +771,10 @@ mod tests {
             assert!(parse(&bad).is_err(), "{bad:?}");
         }
         assert_eq!(
-            parse(&[("labels", "a")]).unwrap_err().kind(),
+            parse(&[("compress", "true")]).unwrap_err().kind(),
             crate::ErrorKind::InvalidArgument
         );
+        assert!(parse(&[("labels-regex", "(")]).is_err());
         // A path that is a link (dangling or not) is refused; a plain file or none is taken.
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("link.log");
@@ -658,6 +785,35 @@ mod tests {
         assert!(parse(&[("path", plain.to_str().unwrap())]).is_ok());
         std::fs::write(&plain, "").unwrap();
         assert!(parse(&[("path", plain.to_str().unwrap())]).is_ok());
+    }
+
+    /// Docker's `labels=`, `env=` and their regular expressions pick the container's labels
+    /// and variables, shown as `logs --details` shows them: sorted, escaped as Go's
+    /// `url.QueryEscape`; they read back from their words.
+    #[test]
+    fn log_attributes_pick_labels_and_variables() {
+        let options = LogOptions::parse([
+            ("labels", "team,absent"),
+            ("env", "MODE"),
+            ("env-regex", "^SVC_"),
+        ])
+        .unwrap();
+        let back = options.pairs();
+        assert_eq!(back["labels"], "team,absent");
+        assert_eq!(
+            LogOptions::parse(back.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap(),
+            options
+        );
+        let labels = [("team", "db"), ("other", "x")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into();
+        let env = ["MODE=a b/c*~", "SVC_PORT=80", "OTHER=1", "SVC_X=1=2"].map(String::from);
+        let values = options.attributes.values(&labels, &env);
+        assert_eq!(
+            LogAttributes::details(&values),
+            "MODE=a+b%2Fc%2A~,SVC_PORT=80,SVC_X=1%3D2,team=db"
+        );
+        assert_eq!(LogAttributes::details(&Default::default()), "");
     }
 
     #[test]

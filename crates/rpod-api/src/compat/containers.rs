@@ -487,14 +487,27 @@ pub fn wait(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// How a logs stream writes its lines: framed (without a terminal), dated
+/// (`timestamps`), with Docker's `details` (the log attributes and a space) after the date.
+#[derive(Clone, Copy)]
+struct LineStyle<'a> {
+    terminal: bool,
+    timestamps: bool,
+    details: Option<&'a str>,
+}
+
 /// Past log lines as an attach or logs stream carries them: framed without a terminal.
 fn write_log_line(
     out: &mut dyn Write,
     line: &LogLine,
-    terminal: bool,
-    timestamps: bool,
+    style: LineStyle,
     wanted: (bool, bool),
 ) -> std::io::Result<()> {
+    let LineStyle {
+        terminal,
+        timestamps,
+        details,
+    } = style;
     let (stdout, stderr) = wanted;
     let kind = match line.stream {
         Stream::Stdout if stdout => StreamKind::Stdout,
@@ -508,6 +521,10 @@ fn write_log_line(
             .with_timezone(&chrono::Utc)
             .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
         payload.extend_from_slice(time.as_bytes());
+        payload.push(b' ');
+    }
+    if let Some(details) = details {
+        payload.extend_from_slice(details.as_bytes());
         payload.push(b' ');
     }
     payload.extend_from_slice(line.text.as_bytes());
@@ -545,7 +562,12 @@ pub fn attach(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
         head(out)?;
         if let Some(path) = past {
             rpod_engine::logs::each_line(&path, &LogFilter::default(), |line| {
-                write_log_line(out, line, terminal, false, wanted)
+                let style = LineStyle {
+                    terminal,
+                    timestamps: false,
+                    details: None,
+                };
+                write_log_line(out, line, style, wanted)
             })
             .map_err(std::io::Error::other)?;
         }
@@ -656,8 +678,22 @@ pub fn logs(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
         )));
     }
     let content_type = stream_type(ex, record.config.terminal);
-    // libpod's logs are framed even for a terminal; Docker's only without one.
-    let terminal = record.config.terminal && ex.flavour == Flavour::Compat;
+    // Docker's `details`: each line after its log attributes (none: a space alone).
+    let details = match ex.flavour == Flavour::Compat && ex.query_bool("details")? {
+        true => Some(rpod_engine::logs::LogAttributes::details(
+            &record
+                .config
+                .log_attributes
+                .values(&record.config.labels, &record.config.env),
+        )),
+        false => None,
+    };
+    let style = LineStyle {
+        // libpod's logs are framed even for a terminal; Docker's only without one.
+        terminal: record.config.terminal && ex.flavour == Flavour::Compat,
+        timestamps,
+        details: details.as_deref(),
+    };
     let mut body =
         std::io::BufWriter::with_capacity(64 * 1024, ex.start_stream(200, content_type)?);
     let wanted = (stdout, stderr);
@@ -669,7 +705,7 @@ pub fn logs(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
         context
             .engine
             .follow_logs(&record, &filter, Some(&cancel), |line| {
-                write_log_line(&mut writer, line, terminal, timestamps, wanted)?;
+                write_log_line(&mut writer, line, style, wanted)?;
                 // Each line goes out as it comes: a follower waits for it.
                 writer.flush()
             })
@@ -677,7 +713,7 @@ pub fn logs(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     } else {
         let path = context.engine.log_path(&record);
         rpod_engine::logs::each_line(&path, &filter, |line| {
-            write_log_line(&mut body, line, terminal, timestamps, wanted)
+            write_log_line(&mut body, line, style, wanted)
         })
         .map_err(|e| e.to_string())
     };

@@ -998,6 +998,7 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         log_max_files: log_options.max_file,
         log_tag: log_options.tag,
         log_path: log_options.path,
+        log_attributes: log_options.attributes,
         terminal: body.tty,
         stdin: body.open_stdin,
         security,

@@ -347,6 +347,7 @@ fn log_options(c: &rpod_engine::container::ContainerConfig) -> Value {
         max_file: c.log_max_files,
         tag: c.log_tag.clone(),
         path: c.log_path.clone(),
+        attributes: c.log_attributes.clone(),
     };
     json!(options.pairs())
 }

@@ -1018,6 +1018,7 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
         log_max_files: log_options.max_file,
         log_tag: log_options.tag,
         log_path: log_options.path,
+        log_attributes: log_options.attributes,
         terminal: spec.terminal,
         stdin: spec.stdin,
         security,

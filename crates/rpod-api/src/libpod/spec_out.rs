@@ -472,6 +472,7 @@ pub fn container_spec(options: &CreateOptions) -> Value {
         max_file: options.log_max_files,
         tag: options.log_tag.clone(),
         path: None,
+        attributes: options.log_attributes.clone(),
     }
     .pairs();
     if !log_options.is_empty() {

@@ -619,6 +619,7 @@ pub(crate) fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         log_max_files: log.max_file,
         log_tag: log.tag,
         log_path: log.path,
+        log_attributes: log.attributes,
         timeout: args.timeout.filter(|t| *t > 0),
         annotations,
         oom_score_adj: args.oom_score_adj,

@@ -522,6 +522,7 @@ impl Engine {
             log_max_files: config.log_max_files,
             log_tag: config.log_tag.clone(),
             log_path: None,
+            log_attributes: config.log_attributes.clone(),
             passthrough: config.passthrough,
             sdnotify_conmon: config.sdnotify_conmon,
             sdnotify_container: config.sdnotify_container,

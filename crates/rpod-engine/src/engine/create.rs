@@ -333,6 +333,7 @@ impl Engine {
             log_max_files: options.log_max_files,
             log_tag: options.log_tag.clone(),
             log_path: options.log_path.clone(),
+            log_attributes: options.log_attributes.clone(),
             passthrough: options.passthrough,
             sdnotify_conmon: options.sdnotify_conmon,
             sdnotify_container: options.sdnotify_container,

@@ -228,6 +228,9 @@ impl Engine {
                     create.log_size_max = log.max_size.or(create.log_size_max);
                     create.log_max_files = log.max_file.or(create.log_max_files);
                     create.log_tag = log.tag.clone().or(create.log_tag.take());
+                    if !log.attributes.is_empty() {
+                        create.log_attributes = log.attributes.clone();
+                    }
                     for (key, value) in &options.annotations {
                         create.annotations.insert(key.clone(), value.clone());
                     }

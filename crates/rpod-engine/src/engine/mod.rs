@@ -183,6 +183,8 @@ pub struct CreateOptions {
     pub log_tag: Option<String>,
     /// `--log-opt path`.
     pub log_path: Option<PathBuf>,
+    /// `--log-opt labels=`, `env=`, `labels-regex=`, `env-regex=`.
+    pub log_attributes: crate::logs::LogAttributes,
     /// `--log-driver passthrough`.
     pub passthrough: bool,
     /// `--sdnotify conmon`.
