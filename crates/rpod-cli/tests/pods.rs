@@ -2623,3 +2623,36 @@ fn pod_stop_stops_its_containers_at_once() {
     assert!(spread < 2.5, "SIGTERMs {spread} s apart");
     assert_eq!(pod_field(&rpod, "slow", "{{.State}}"), "Exited");
 }
+
+/// A Deployment's replicas (but one) are pods of their own, `NAME-pod-N`, as podman 4.3
+/// plays them; `kube down` takes them all away; none is no pod, and no error.
+#[test]
+fn a_deployments_replicas_are_pods_of_their_own() {
+    let rpod = Rpod::with_image("crun");
+    let yaml = |replicas: u32| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: worker\nspec:\n  replicas: {replicas}\n  template:\n    spec:\n      terminationGracePeriodSeconds: 0\n      containers:\n      - name: job\n        image: demo\n        command: [\"sleep\", \"1000\"]\n"
+        )
+    };
+    let file = rpod.dir.path().join("worker.yaml");
+    std::fs::write(&file, yaml(3)).unwrap();
+    let file = file.display().to_string();
+    rpod.ok(&["kube", "play", &file]);
+    for i in 0..3 {
+        assert_eq!(
+            pod_field(&rpod, &format!("worker-pod-{i}"), "{{.State}}"),
+            "Running"
+        );
+        assert_eq!(
+            rpod.inspect(&format!("worker-pod-{i}-job"), "{{.State.Status}}"),
+            "running"
+        );
+    }
+    let out = rpod.ok(&["kube", "down", &file]);
+    assert_eq!(out.matches('\n').count(), 8, "{out}");
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+    std::fs::write(&file, yaml(0)).unwrap();
+    rpod.ok(&["kube", "play", &file]);
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+    rpod.ok(&["kube", "down", &file]);
+}

@@ -118,8 +118,13 @@ struct DeploymentSpec {
 struct Template {
     #[serde(default)]
     metadata: Metadata,
-    spec: PodSpec,
+    /// Read as a `PodSpec` once for each replica.
+    spec: Value,
 }
+
+/// The most replicas of a Deployment one `kube play` makes: each is a pod with its infra
+/// container and its own, on this one host.
+const MAX_REPLICAS: u32 = 100;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -714,25 +719,52 @@ pub fn empty_dir_of_volume<'a>(volume: &'a str, pod: &str) -> Option<&'a str> {
 /// volumes are the user's data, which `kube down` keeps.
 pub fn pod_names(yaml: &str) -> Result<Vec<String>> {
     let mut names = Vec::new();
-    let mut claims = false;
+    // A PersistentVolumeClaim, Deployment or DaemonSet (one scaled to none has no pod).
+    let mut named_something = false;
     for (index, value) in documents(yaml)?.into_iter().enumerate() {
         let document: Document = serde_norway::from_value(value)
             .map_err(|e| bad(&format!("document {}", index + 1), e))?;
         match document.kind.as_str() {
             "Pod" => names.push(document.metadata.name),
-            "Deployment" | "DaemonSet" => names.push(format!("{}-pod", document.metadata.name)),
-            "PersistentVolumeClaim" => claims = true,
+            kind @ ("Deployment" | "DaemonSet") => {
+                let replicas = document
+                    .spec
+                    .get("replicas")
+                    .map(|r| {
+                        serde_norway::from_value::<u32>(r.clone())
+                            .map_err(|e| bad("spec.replicas", e))
+                    })
+                    .transpose()?;
+                names.extend(workload_pod_names(kind, &document.metadata.name, replicas)?);
+                named_something = true;
+            }
+            "PersistentVolumeClaim" => named_something = true,
             "ConfigMap" | "Secret" | "Service" => {}
             other => return Err(kind_error(other, index)),
         }
     }
-    if names.is_empty() && !claims {
+    if names.is_empty() && !named_something {
         return Err(bad(
             "the file",
             "no Pod, Deployment, DaemonSet or PersistentVolumeClaim in it",
         ));
     }
     Ok(names)
+}
+
+/// The pods of a Deployment or DaemonSet named `name`: podman names one after it, with
+/// `-pod` (4.4 on, which make one replica), and each of a Deployment's `replicas` (when
+/// not 1) `-pod-N` (4.3, which makes them all); a DaemonSet's is one, on this one node.
+fn workload_pod_names(kind: &str, name: &str, replicas: Option<u32>) -> Result<Vec<String>> {
+    let base = format!("{name}-pod");
+    match (kind, replicas) {
+        ("Deployment", Some(n)) if n > MAX_REPLICAS => Err(refuse(
+            "spec.replicas",
+            format!("more than {MAX_REPLICAS} replicas on one host"),
+        )),
+        ("Deployment", Some(n)) if n != 1 => Ok((0..n).map(|i| format!("{base}-{i}")).collect()),
+        _ => Ok(vec![base]),
+    }
 }
 
 /// A `kind: PersistentVolumeClaim`: the named volume it stands for, as podman makes it.
@@ -984,6 +1016,8 @@ pub fn plan_play(yaml: &str, extra: &[String], stored: StoredSecrets) -> Result<
         }
     }
     let mut pods = Vec::new();
+    // Deployments and DaemonSets read (one scaled to no replicas makes no pod).
+    let mut workloads = 0;
     for (index, value) in values.into_iter().enumerate() {
         if matches!(
             value.get("kind").and_then(Value::as_str),
@@ -1011,28 +1045,28 @@ pub fn plan_play(yaml: &str, extra: &[String], stored: StoredSecrets) -> Result<
                 let spec: DeploymentSpec = serde_norway::from_value(document.spec)
                     .map_err(|e| bad(&format!("{kind} spec"), e))?;
                 check_rest("spec", &spec.rest)?;
-                if spec.replicas.is_some_and(|r| r > 1) {
-                    return Err(refuse("spec.replicas", "more than one replica"));
-                }
                 check_rest("spec.template.metadata", &spec.template.metadata.rest)?;
                 let mut metadata = spec.template.metadata;
                 if metadata.labels.is_empty() {
                     metadata.labels = document.metadata.labels.clone();
                 }
-                // podman names a Deployment's (and a DaemonSet's) pod after it, with `-pod`.
-                let name = format!("{}-pod", document.metadata.name);
-                pods.push(plan_pod(
-                    &metadata,
-                    name,
-                    spec.template.spec,
-                    "spec.template.spec",
-                    &maps,
-                )?);
+                for name in workload_pod_names(kind, &document.metadata.name, spec.replicas)? {
+                    let pod_spec: PodSpec = serde_norway::from_value(spec.template.spec.clone())
+                        .map_err(|e| bad(&format!("{kind} spec.template.spec"), e))?;
+                    pods.push(plan_pod(
+                        &metadata,
+                        name,
+                        pod_spec,
+                        "spec.template.spec",
+                        &maps,
+                    )?);
+                }
+                workloads += 1;
             }
             other => return Err(kind_error(other, index)),
         }
     }
-    if pods.is_empty() && claims.is_empty() {
+    if pods.is_empty() && claims.is_empty() && workloads == 0 {
         return Err(bad(
             "the file",
             "no Pod, Deployment, DaemonSet or PersistentVolumeClaim in it",
@@ -2073,6 +2107,27 @@ spec:
             RestartPolicy::parse("always").unwrap()
         );
         assert_eq!(pod_names(WEB).unwrap(), ["web", "worker-pod"]);
+        // Replicas (but 1) are pods of their own, `-pod-N`, as podman 4.3 makes them; none
+        // is no pod, and no error.
+        let scaled = WEB.replace("replicas: 1", "replicas: 3");
+        let pods = plan(&scaled, &[]).unwrap();
+        let names: Vec<&str> = pods.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["web", "worker-pod-0", "worker-pod-1", "worker-pod-2"]
+        );
+        assert_eq!(
+            pods[3].containers[0].options.name.as_deref(),
+            Some("worker-pod-2-job")
+        );
+        assert_eq!(pod_names(&scaled).unwrap()[1..], names[1..]);
+        let none = WEB.replace("replicas: 1", "replicas: 0");
+        assert_eq!(plan(&none, &[]).unwrap().len(), 1);
+        assert_eq!(pod_names(&none).unwrap(), ["web"]);
+        let only =
+            &WEB[WEB.find("apiVersion: apps/v1").unwrap()..].replace("replicas: 1", "replicas: 0");
+        assert!(plan(only, &[]).unwrap().is_empty());
+        assert!(pod_names(only).unwrap().is_empty());
     }
 
     #[test]
@@ -2094,7 +2149,8 @@ spec:
             ("kind: Pod\nmetadata: {name: p}\nspec: {volumes: [{name: v, emptyDir: {medium: HugePages}}], containers: [{name: a, image: demo, volumeMounts: [{name: v, mountPath: /v}]}]}\n".to_string(), "HugePages"),
             ("kind: Job\nmetadata: {name: j}\n".to_string(), "Job"),
             ("kind: Service\nmetadata: {name: s}\n".to_string(), "no Pod"),
-            ("kind: Deployment\nmetadata: {name: d}\nspec: {replicas: 3, template: {spec: {containers: [{name: a, image: demo}]}}}\n".to_string(), "replica"),
+            ("kind: Deployment\nmetadata: {name: d}\nspec: {replicas: 101, template: {spec: {containers: [{name: a, image: demo}]}}}\n".to_string(), "more than 100 replicas"),
+            ("kind: Deployment\nmetadata: {name: d}\nspec: {template: {spec: [1]}}\n".to_string(), "Deployment spec.template.spec"),
             ("kind: Pod\nmetadata: {name: p}\nspec: {initContainers: [{name: i, image: demo, livenessProbe: {exec: {command: ['true']}}}], containers: [{name: a, image: demo}]}\n".to_string(), "initContainers[0].livenessProbe"),
             ("kind: Pod\nmetadata: {name: p}\nspec: {initContainers: [{name: i, image: demo, startupProbe: {exec: {command: ['true']}}}], containers: [{name: a, image: demo}]}\n".to_string(), "spec.initContainers[0].startupProbe"),
             ("kind: Pod\nmetadata: {name: p}\nspec: {restartPolicy: Sometimes, containers: [{name: a, image: demo}]}\n".to_string(), "Sometimes"),
