@@ -77,6 +77,25 @@ pub struct MountSpec {
 }
 
 impl MountSpec {
+    /// A mount of `kind` with nothing else set (no volume, no flags of rpod's).
+    fn plain(kind: MountKind, source: PathBuf, destination: String, options: Vec<String>) -> Self {
+        MountSpec {
+            kind,
+            source,
+            destination,
+            options,
+            volume: None,
+            anonymous: false,
+            no_copy: false,
+            chown: false,
+            idmap: false,
+            subpath: None,
+            volume_options: BTreeMap::new(),
+            volume_labels: BTreeMap::new(),
+            image_id: None,
+        }
+    }
+
     /// This mount in another container (`--volumes-from`, a pod's `-v` in each of its
     /// containers): a volume stays its first container's (not anonymous to the other), is
     /// never filled again, and nothing is re-owned.
@@ -335,19 +354,14 @@ fn bind_of(source: PathBuf, target: &str, words: &[&str]) -> Result<MountSpec> {
         ));
     }
     Ok(MountSpec {
-        kind: MountKind::Bind,
-        source,
-        destination: destination(target)?,
-        options: parsed.options,
-        volume: None,
-        anonymous: false,
-        no_copy: false,
         chown: parsed.chown,
         idmap: parsed.idmap,
-        subpath: None,
-        volume_options: BTreeMap::new(),
-        volume_labels: BTreeMap::new(),
-        image_id: None,
+        ..MountSpec::plain(
+            MountKind::Bind,
+            source,
+            destination(target)?,
+            parsed.options,
+        )
     })
 }
 
@@ -374,19 +388,16 @@ pub fn named_volume(name: &str, target: &str, words: &[&str]) -> Result<MountSpe
     }
     let parsed = volume_options(words)?;
     Ok(MountSpec {
-        kind: MountKind::Bind,
-        source: PathBuf::new(),
-        destination: destination(target)?,
-        options: parsed.options,
         volume: Some(name.to_string()),
-        anonymous: false,
         no_copy: parsed.no_copy,
         chown: parsed.chown,
         idmap: parsed.idmap,
-        subpath: None,
-        volume_options: BTreeMap::new(),
-        volume_labels: BTreeMap::new(),
-        image_id: None,
+        ..MountSpec::plain(
+            MountKind::Bind,
+            PathBuf::new(),
+            destination(target)?,
+            parsed.options,
+        )
     })
 }
 
@@ -394,39 +405,28 @@ pub fn named_volume(name: &str, target: &str, words: &[&str]) -> Result<MountSpe
 pub fn anonymous_volume(target: &str, words: &[&str]) -> Result<MountSpec> {
     let parsed = volume_options(words)?;
     Ok(MountSpec {
-        kind: MountKind::Bind,
-        source: PathBuf::new(),
-        destination: destination(target)?,
-        options: parsed.options,
         volume: Some(String::new()),
         anonymous: true,
         no_copy: parsed.no_copy,
         chown: parsed.chown,
         idmap: parsed.idmap,
-        subpath: None,
-        volume_options: BTreeMap::new(),
-        volume_labels: BTreeMap::new(),
-        image_id: None,
+        ..MountSpec::plain(
+            MountKind::Bind,
+            PathBuf::new(),
+            destination(target)?,
+            parsed.options,
+        )
     })
 }
 
 /// A tmpfs on `target` with podman's option words.
 pub fn tmpfs(target: &str, words: &[String]) -> Result<MountSpec> {
-    Ok(MountSpec {
-        kind: MountKind::Tmpfs,
-        source: PathBuf::new(),
-        destination: destination(target)?,
-        options: tmpfs_options(words)?,
-        volume: None,
-        anonymous: false,
-        no_copy: false,
-        chown: false,
-        idmap: false,
-        subpath: None,
-        volume_options: BTreeMap::new(),
-        volume_labels: BTreeMap::new(),
-        image_id: None,
-    })
+    Ok(MountSpec::plain(
+        MountKind::Tmpfs,
+        PathBuf::new(),
+        destination(target)?,
+        tmpfs_options(words)?,
+    ))
 }
 
 /// A devpts instance of the container's own on `target` (`--mount type=devpts`), with
@@ -450,21 +450,12 @@ pub fn devpts(target: &str, words: &[String]) -> Result<MountSpec> {
         options.retain(|o: &String| o.split('=').next() != Some(key));
         options.push(word.clone());
     }
-    Ok(MountSpec {
-        kind: MountKind::Devpts,
-        source: PathBuf::from("devpts"),
-        destination: destination(target)?,
+    Ok(MountSpec::plain(
+        MountKind::Devpts,
+        PathBuf::from("devpts"),
+        destination(target)?,
         options,
-        volume: None,
-        anonymous: false,
-        no_copy: false,
-        chown: false,
-        idmap: false,
-        subpath: None,
-        volume_options: BTreeMap::new(),
-        volume_labels: BTreeMap::new(),
-        image_id: None,
-    })
+    ))
 }
 
 /// The files of image `image` (a name or ID, found at create) on `target`
@@ -476,21 +467,12 @@ pub fn image(image: &str, target: &str, read_write: bool) -> Result<MountSpec> {
             "an image mount needs a source (the image)".to_string(),
         ));
     }
-    Ok(MountSpec {
-        kind: MountKind::Image,
-        source: PathBuf::from(image),
-        destination: destination(target)?,
-        options: vec![if read_write { "rw" } else { "ro" }.to_string()],
-        volume: None,
-        anonymous: false,
-        no_copy: false,
-        chown: false,
-        idmap: false,
-        subpath: None,
-        volume_options: BTreeMap::new(),
-        volume_labels: BTreeMap::new(),
-        image_id: None,
-    })
+    Ok(MountSpec::plain(
+        MountKind::Image,
+        PathBuf::from(image),
+        destination(target)?,
+        vec![if read_write { "rw" } else { "ro" }.to_string()],
+    ))
 }
 
 /// `--tz ZONE|local` (podman-remote's `timezone`): the host's zone file that is bound
