@@ -621,7 +621,8 @@ fn image_options(options: Option<&Map<String, Value>>, kind: &str) -> ApiResult<
 
 /// The host directories of `Binds` entries that do not exist. Docker makes them (0755)
 /// at create, and its clients count on it (docker-compose's `./data:/data` for a `data`
-/// not made yet); a `Mounts` bind, as Docker's, must exist.
+/// not made yet); a `Mounts` bind, as Docker's, must exist unless its
+/// `BindOptions.CreateMountpoint` (the docker CLI's `bind-create-src`) asks for it.
 pub fn missing_bind_sources(body: &CreateBody) -> ApiResult<Vec<std::path::PathBuf>> {
     let Some(host) = &body.host_config else {
         return Ok(Vec::new());
@@ -634,7 +635,49 @@ pub fn missing_bind_sources(body: &CreateBody) -> ApiResult<Vec<std::path::PathB
             missing.push(spec.source);
         }
     }
+    for mount in typed::<Vec<DockerMount>>(host, "Mounts")?.unwrap_or_default() {
+        let create = mount
+            .bind_options
+            .as_ref()
+            .and_then(|o| o.get("CreateMountpoint"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        let source = std::path::PathBuf::from(&mount.source);
+        if mount.kind == "bind"
+            && create
+            && source.is_absolute()
+            && std::fs::symlink_metadata(&source).is_err()
+        {
+            missing.push(source);
+        }
+    }
     Ok(missing)
+}
+
+/// A bind mount's `BindOptions` as `--mount` words: `Propagation`, `NonRecursive`;
+/// `CreateMountpoint` is done before the create (`missing_bind_sources`);
+/// `ReadOnlyNonRecursive` is how rpod mounts a read-only bind anyway (its mounts below
+/// stay as they are, as Docker's API before 1.44 has it). Others are refused.
+fn bind_words(options: &Map<String, Value>) -> ApiResult<Vec<&str>> {
+    let mut words = Vec::new();
+    for (key, value) in options {
+        match key.as_str() {
+            "Propagation" => {
+                if let Some(p) = value.as_str().filter(|p| !p.is_empty()) {
+                    words.push(p);
+                }
+            }
+            "NonRecursive" if value.as_bool() == Some(true) => words.push("bind"),
+            "CreateMountpoint" | "ReadOnlyNonRecursive" => {}
+            _ if zeroish(value) => {}
+            other => {
+                return Err(ApiError::unsupported(format!(
+                    "BindOptions.{other} of a mount"
+                )))
+            }
+        }
+    }
+    Ok(words)
 }
 
 /// `Binds`, `Mounts` and `Tmpfs` as rpod's mounts (host paths must be absolute: a service
@@ -662,14 +705,7 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
             "bind" => {
                 let options = mount.bind_options.unwrap_or_default();
                 let mut words = vec![if mount.read_only { "ro" } else { "rw" }];
-                if let Some(p) = options.get("Propagation").and_then(Value::as_str) {
-                    if !p.is_empty() {
-                        words.push(p);
-                    }
-                }
-                if options.get("NonRecursive").and_then(Value::as_bool) == Some(true) {
-                    words.push("bind");
-                }
+                words.extend(bind_words(&options)?);
                 bind(&mount.source, &mount.target, &words, None)?
             }
             "tmpfs" => {
@@ -1039,6 +1075,40 @@ mod tests {
     fn parse(json: &str) -> ApiResult<CreateOptions> {
         let body: CreateBody = serde_json::from_str(json).unwrap();
         create_options(body, Some("web".into()))
+    }
+
+    /// A bind's `BindOptions`: `Propagation` and `NonRecursive` as words, `CreateMountpoint`
+    /// makes a missing source (listed before the create), `ReadOnlyNonRecursive` is rpod's
+    /// way anyway; `ReadOnlyForceRecursive` (API 1.44's) is refused, not ignored.
+    #[test]
+    fn a_binds_options_are_taken_or_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("made/here");
+        let json = format!(
+            r#"{{"Image":"x","HostConfig":{{"Mounts":[{{"Type":"bind","Source":"{}","Target":"/m","ReadOnly":true,"BindOptions":{{"Propagation":"rshared","NonRecursive":true,"CreateMountpoint":true,"ReadOnlyNonRecursive":true}}}}]}}}}"#,
+            missing.display()
+        );
+        let body: CreateBody = serde_json::from_str(&json).unwrap();
+        assert_eq!(missing_bind_sources(&body).unwrap(), [missing]);
+        let options = create_options(body, None).unwrap();
+        let mount = &options.mounts[0];
+        assert!(mount.read_only());
+        assert_eq!(mount.propagation(), "rshared");
+        assert!(
+            mount.options.iter().any(|o| o == "bind"),
+            "{:?}",
+            mount.options
+        );
+        let without = json.replace(r#","CreateMountpoint":true"#, "");
+        let body: CreateBody = serde_json::from_str(&without).unwrap();
+        assert!(missing_bind_sources(&body).unwrap().is_empty());
+        let forced = json.replace("ReadOnlyNonRecursive", "ReadOnlyForceRecursive");
+        let e = create_options(serde_json::from_str(&forced).unwrap(), None).unwrap_err();
+        assert!(
+            e.message.contains("ReadOnlyForceRecursive"),
+            "{}",
+            e.message
+        );
     }
 
     /// The docker CLI's `--mount type=image,source=demo,target=/img,image-subpath=etc`:
