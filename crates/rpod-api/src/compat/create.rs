@@ -725,6 +725,18 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
                 {
                     words.push(format!("mode={mode:o}"));
                 }
+                // API 1.46's flags (`[["exec"]]`, `[["size", "1m"]]`), checked as `--tmpfs`'s.
+                for flag in typed::<Vec<Vec<String>>>(&options, "Options")?.unwrap_or_default() {
+                    words.push(flag.join("="));
+                }
+                if let Some(other) = options.iter().find(|(key, value)| {
+                    !matches!(key.as_str(), "SizeBytes" | "Mode" | "Options") && !zeroish(value)
+                }) {
+                    return Err(ApiError::unsupported(format!(
+                        "TmpfsOptions.{} of a mount",
+                        other.0
+                    )));
+                }
                 if mount.read_only {
                     words.push("ro".into());
                 }
@@ -1109,6 +1121,32 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    /// A tmpfs mount's `TmpfsOptions`: its size, mode and flags; another option refused.
+    #[test]
+    fn a_tmpfs_mounts_options_are_taken_or_refused() {
+        let options = parse(
+            r#"{"Image":"x","HostConfig":{"Mounts":[{"Type":"tmpfs","Target":"/t","TmpfsOptions":{"SizeBytes":1048576,"Mode":448,"Options":[["noexec"],["nr_inodes","100"]]}}]}}"#,
+        )
+        .unwrap();
+        let words = &options.mounts[0].options;
+        for word in ["size=1048576", "mode=700", "noexec", "nr_inodes=100"] {
+            assert!(words.iter().any(|w| w == word), "{word}: {words:?}");
+        }
+        for (json, says) in [
+            (
+                r#"{"Image":"x","HostConfig":{"Mounts":[{"Type":"tmpfs","Target":"/t","TmpfsOptions":{"Options":[["bogus"]]}}]}}"#,
+                "bogus",
+            ),
+            (
+                r#"{"Image":"x","HostConfig":{"Mounts":[{"Type":"tmpfs","Target":"/t","TmpfsOptions":{"Huge":true}}]}}"#,
+                "TmpfsOptions.Huge",
+            ),
+        ] {
+            let e = parse(json).unwrap_err();
+            assert!(e.message.contains(says), "{json}: {}", e.message);
+        }
     }
 
     /// The docker CLI's `--mount type=image,source=demo,target=/img,image-subpath=etc`:
