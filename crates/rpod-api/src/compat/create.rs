@@ -538,6 +538,10 @@ struct DockerMount {
     tmpfs_options: Option<Map<String, Value>>,
     volume_options: Option<Map<String, Value>>,
     image_options: Option<Map<String, Value>>,
+    /// `Consistency` (Docker Desktop's, for macOS file sharing: nothing here) and what
+    /// else a client sends, refused unless empty.
+    #[serde(flatten)]
+    rest: Map<String, Value>,
 }
 
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -689,6 +693,13 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
         mounts.push(rpod_engine::mounts::parse_volume_absolute(&entry)?);
     }
     for mount in typed::<Vec<DockerMount>>(host, "Mounts")?.unwrap_or_default() {
+        if let Some((key, _)) = mount
+            .rest
+            .iter()
+            .find(|(key, value)| key.as_str() != "Consistency" && !zeroish(value))
+        {
+            return Err(ApiError::unsupported(format!("{key} of a mount")));
+        }
         let volume = match &mount.volume_options {
             Some(options) if mount.kind == "volume" => volume_options(options)?,
             Some(options) if !options.is_empty() => {
@@ -1142,6 +1153,10 @@ mod tests {
             (
                 r#"{"Image":"x","HostConfig":{"Mounts":[{"Type":"tmpfs","Target":"/t","TmpfsOptions":{"Huge":true}}]}}"#,
                 "TmpfsOptions.Huge",
+            ),
+            (
+                r#"{"Image":"x","HostConfig":{"Mounts":[{"Type":"tmpfs","Target":"/t","ClusterOptions":{"x":1},"Consistency":"cached"}]}}"#,
+                "ClusterOptions",
             ),
         ] {
             let e = parse(json).unwrap_err();
