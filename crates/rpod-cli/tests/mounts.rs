@@ -1619,6 +1619,13 @@ fn image_and_devpts_mounts() {
         inspected.contains(r#""Type":"image""#) && inspected.contains(r#""Source":"tools""#),
         "{inspected}"
     );
+    // generate spec says it whole (podman-remote's image_volumes), nothing left out.
+    let spec = rpod.run(&["generate", "spec", "writer"]);
+    let written = String::from_utf8_lossy(&spec.stdout);
+    assert!(
+        written.contains("image_volumes") && spec.stderr.is_empty(),
+        "{spec:?}"
+    );
     let said = rpod.fails(&["rmi", "tools"], 2);
     assert!(said.contains("in use"), "{said}");
     let image_volumes = rpod.runroot().join("image-volumes").display().to_string();

@@ -472,6 +472,8 @@ impl Engine {
                     // A volume of its own, made at create.
                     m.volume = Some(String::new());
                 }
+                // An image mount's image is found again, by the name it was given.
+                m.image_id = None;
                 m
             })
             .collect();
