@@ -651,7 +651,7 @@ fn chroot_dirs_get_the_name_resolution_files() {
         "demo",
         "sh",
         "-c",
-        "for d in /jail /other /third; do grep db $d/etc/hosts; test -f $d/etc/resolv.conf && echo resolv; done; ls /jail/etc",
+        "for d in /jail /other /third; do grep -F 10.1.2.3 $d/etc/hosts; test -f $d/etc/resolv.conf && echo resolv; done; ls /jail/etc",
     ]);
     assert_eq!(
         out,
