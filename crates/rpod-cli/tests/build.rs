@@ -409,7 +409,19 @@ fn a_failed_or_refused_build_says_why_and_leaves_nothing() {
     let err = rpod.fails(&["build", "--pull", "-f", &local_only, &ctx], 125);
     assert!(err.contains("localhost:1"), "{err}");
     let built = rpod.ok(&["build", "-q", "-f", &local_only, &ctx]);
-    rpod.ok(&["rmi", built.trim(), "localhost:1/local-only"]);
+    rpod.ok(&["rmi", built.trim()]);
+    // newer: the pull fails, the local image is used, saying so; with none, it fails.
+    let out = rpod.run(&["build", "--pull=newer", "-f", &local_only, &ctx]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("using the local image"),
+        "{out:?}"
+    );
+    let missing = file_with("FROM localhost:1/never-made\n");
+    let err = rpod.fails(&["build", "--pull=newer", "-f", &missing, &ctx], 125);
+    assert!(err.contains("localhost:1"), "{err}");
+    rpod.ok(&["image", "prune", "-f"]);
+    rpod.ok(&["rmi", "localhost:1/local-only"]);
     let err = rpod.fails(&["build", "--label", "=x", &ctx], 125);
     assert!(err.contains("invalid --label"), "{err}");
     let err = rpod.fails(&["build", "--format", "v3", &ctx], 125);

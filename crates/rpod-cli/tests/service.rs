@@ -5883,14 +5883,30 @@ fn build_step_settings_come_through_the_service() {
         "{}",
         reply.message()
     );
-    // (podman-remote 4.3 sends `--pull=newer` as `missing`: asked by hand.)
-    let reply = service.http("POST", "/v4.3.1/libpod/build?pullpolicy=newer", b"");
+    // A pull policy buildah lacks is refused (podman-remote 4.3 sends `--pull=newer` as
+    // `missing`; `rpod --url` sends it as buildah's `ifnewer`).
+    let reply = service.http("POST", "/v4.3.1/libpod/build?pullpolicy=sometimes", b"");
     assert!(reply.status >= 400, "{}", reply.message());
     assert!(
         reply.message().contains("pull policy"),
         "{}",
         reply.message()
     );
+    let newer = tempfile::tempdir().unwrap();
+    std::fs::write(
+        newer.path().join("Containerfile"),
+        "FROM localhost:1/local-only\nRUN true\n",
+    )
+    .unwrap();
+    service.rpod.ok(&["tag", "demo", "localhost:1/local-only"]);
+    let newer_ctx = newer.path().display().to_string();
+    // The registry does not answer: newer builds on the local image, always fails.
+    let built = service.remote_ok(&["build", "-q", "--pull=newer", &newer_ctx]);
+    let out = service.remote_out(&["build", "--pull=always", &newer_ctx]);
+    assert!(!out.status.success(), "{out:?}");
+    service
+        .rpod
+        .ok(&["rmi", built.trim(), "localhost:1/local-only"]);
     let out = service
         .docker(&["build", "--ulimit", "nofile=bad", &ctx])
         .env("DOCKER_BUILDKIT", "0")

@@ -143,10 +143,12 @@ pub fn pull(ex: &Exchange) -> ApiResult<BuildPull> {
     match ex.req.query("pullpolicy").unwrap_or("") {
         "always" => return Ok(BuildPull::Always),
         "never" => return Ok(BuildPull::Never),
+        // buildah's name of it, which podman-remote sends.
+        "ifnewer" | "newer" => return Ok(BuildPull::Newer),
         "" | "missing" | "ifmissing" => {}
         other => {
             return Err(ApiError::unsupported(format!(
-                "the pull policy {other:?} (rpod's are always, missing and never)"
+                "the pull policy {other:?} (rpod's are always, missing, never and ifnewer)"
             )))
         }
     }

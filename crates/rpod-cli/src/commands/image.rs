@@ -160,15 +160,10 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         None | Some("missing") => rpod_engine::BuildPull::Missing,
         Some("always") | Some("true") => rpod_engine::BuildPull::Always,
         Some("never") | Some("false") => rpod_engine::BuildPull::Never,
-        Some("newer") => {
-            return Err(rpod_engine::EngineError::NotSupported(
-                "build --pull=newer (missing, always and never are)".into(),
-            )
-            .into())
-        }
+        Some("newer") => rpod_engine::BuildPull::Newer,
         Some(other) => {
             return Err(usage(format!(
-                "invalid --pull {other:?}: missing, always or never"
+                "invalid --pull {other:?}: missing, always, never or newer"
             )))
         }
     };

@@ -220,9 +220,10 @@ fn query(args: &BuildArgs) -> Result<Vec<String>, Failure> {
         None | Some("missing") => {}
         Some("always" | "true") => query.push("pullpolicy=always".into()),
         Some("never" | "false") => query.push("pullpolicy=never".into()),
+        Some("newer") => query.push("pullpolicy=ifnewer".into()),
         Some(other) => {
             return Err(usage(format!(
-                "invalid --pull {other:?}: missing, always or never"
+                "invalid --pull {other:?}: missing, always, never or newer"
             )))
         }
     }

@@ -370,6 +370,9 @@ pub enum BuildPull {
     Always,
     /// Never: a missing image is an error.
     Never,
+    /// Every time, but a pull that fails leaves the local image to be used, when there is
+    /// one (as `run --pull newer`): a pull fetches only what changed.
+    Newer,
 }
 
 /// A stage being built.
@@ -1415,7 +1418,7 @@ impl Builder<'_> {
         platform: Option<&image::platform::Platform>,
         progress: &mut dyn FnMut(&str),
     ) -> Result<String> {
-        let mut pull = || {
+        let pull_with = |progress: &mut dyn FnMut(&str)| {
             self.engine.pull_image(
                 name,
                 &crate::image::registry::PullOptions {
@@ -1427,8 +1430,18 @@ impl Builder<'_> {
             )
         };
         if self.options.pull == BuildPull::Always {
-            pull()?;
+            pull_with(progress)?;
             return Ok(self.engine.resolve_image(name)?.id);
+        }
+        if self.options.pull == BuildPull::Newer {
+            if let Err(e) = pull_with(progress) {
+                if self.engine.resolve_image(name).is_err() {
+                    return Err(e);
+                }
+                progress(&format!(
+                    "WARN pulling {name} failed, using the local image: {e}\n"
+                ));
+            }
         }
         let for_platform = |record: &ImageRecord| -> Result<()> {
             match platform {
@@ -1444,7 +1457,7 @@ impl Builder<'_> {
                 Ok(()) => Ok(record.id),
                 Err(e) if self.options.pull == BuildPull::Never => Err(e),
                 Err(_) => {
-                    pull()?;
+                    pull_with(progress)?;
                     let record = self.engine.resolve_image(name)?;
                     for_platform(&record)?;
                     Ok(record.id)
@@ -1454,7 +1467,7 @@ impl Builder<'_> {
                 EngineError::NoSuchImage(format!("{name} (not in the store, and --pull=never)")),
             ),
             Err(EngineError::NoSuchImage(_)) => {
-                pull()?;
+                pull_with(progress)?;
                 Ok(self.engine.resolve_image(name)?.id)
             }
             Err(e) => Err(e),
