@@ -45,7 +45,7 @@ pub fn wait_for_answers(gateways: &[IpAddr], name: &str) {
 }
 
 /// Whether `name` is one DNS label aardvark-dns answers for as a container's name.
-fn is_plain_label(name: &str) -> bool {
+pub(crate) fn is_plain_label(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
