@@ -753,7 +753,7 @@ pub fn pod_names(yaml: &str) -> Result<Vec<String>> {
 }
 
 /// The pods of a Deployment or DaemonSet named `name`: podman names one after it, with
-/// `-pod` (4.4 on, which make one replica), and each of a Deployment's `replicas` (when
+/// `-pod` (later podmans, which make one replica), and each of a Deployment's `replicas` (when
 /// not 1) `-pod-N` (4.3, which makes them all); a DaemonSet's is one, on this one node.
 fn workload_pod_names(kind: &str, name: &str, replicas: Option<u32>) -> Result<Vec<String>> {
     let base = format!("{name}-pod");
