@@ -399,9 +399,7 @@ impl Engine {
             if mount.kind != crate::mounts::MountKind::Image {
                 continue;
             }
-            let dirs = self.image_mount_dirs(record.id(), index);
-            rootfs::unmount(&dirs.merged)?;
-            detach_mount_point(&dirs.merged)?;
+            detach_mount_point(&self.roots.image_mount_dir(record.id(), index))?;
             remove_tree(&self.roots.image_mount_layers_dir(record.id(), index))?;
         }
         Ok(())
