@@ -1179,6 +1179,8 @@ spec:
       - name: job
         image: demo
         command: ["sleep", "1000"]
+        env:
+        - {{name: POD_UID, valueFrom: {{fieldRef: {{fieldPath: metadata.uid}}}}}}
 "#,
         site = host_dir.display(),
         made = rpod.dir.path().join("made/here").display(),
@@ -1222,6 +1224,10 @@ spec:
         rpod.inspect("worker-pod-job", "{{.Config.Labels.app}}"),
         "worker"
     );
+    // `metadata.uid` is the pod's ID, as podman gives it.
+    let pod_id = pod_field(&rpod, "worker-pod", "{{.Id}}");
+    let env = rpod.inspect("worker-pod-job", "{{range .Config.Env}}{{.}} {{end}}");
+    assert!(env.contains(&format!("POD_UID={pod_id} ")), "{env}");
     assert!(rpod
         .ok(&["volume", "ls", "-q"])
         .lines()
@@ -2156,6 +2162,68 @@ spec:
     }
     assert_eq!(field("{{.State.StartedAt}}"), started);
     rpod.ok(&["kube", "down", &file]);
+}
+
+/// An `image` volume (Kubernetes 1.31's): the image's files, read-only, a sub path of
+/// them too; its image looked up as `pullPolicy` says before anything is made (`Never`
+/// and missing: refused, nothing left); `generate kube` writes the volume back, and the
+/// file it writes plays again.
+#[test]
+fn kube_play_mounts_image_volumes() {
+    let rpod = Rpod::with_image("crun");
+    rpod.ok(&["tag", "demo", "localhost/tools:1"]);
+    let yaml = r#"kind: Pod
+metadata: {name: imaged}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: app
+    image: demo
+    command: ["sh", "-c", "touch /t/x || echo read-only; cat /e/group; sleep 1000"]
+    volumeMounts:
+    - {name: tools, mountPath: /t}
+    - {name: tools, mountPath: /e, subPath: etc}
+  volumes:
+  - name: tools
+    image: {reference: "localhost/tools:1", pullPolicy: Never}
+"#;
+    let file = rpod.dir.path().join("imaged.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let file = file.display().to_string();
+    rpod.ok(&["kube", "play", &file]);
+    wait_until("the app tried its mounts", || {
+        rpod.ok(&["logs", "imaged-app"]).contains("nogroup")
+    });
+    let logs = rpod.ok(&["logs", "imaged-app"]);
+    assert!(logs.starts_with("read-only\nroot:x:0:\n"), "{logs}");
+    assert_eq!(
+        rpod.ok(&["exec", "imaged-app", "test", "-x", "/t/bin/busybox"]),
+        ""
+    );
+    // generate kube writes the image volume; played again, it mounts the same.
+    let generated = rpod.ok(&["generate", "kube", "imaged"]);
+    assert!(
+        generated.contains("reference: localhost/tools:1") && generated.contains("subPath: etc"),
+        "{generated}"
+    );
+    rpod.ok(&["kube", "down", &file]);
+    let again = rpod.dir.path().join("again.yaml");
+    std::fs::write(&again, &generated).unwrap();
+    let again = again.display().to_string();
+    rpod.ok(&["kube", "play", &again]);
+    assert_eq!(
+        rpod.ok(&["exec", "imaged-app", "cat", "/e/group"]),
+        "root:x:0:\nnogroup:x:65534:\n"
+    );
+    rpod.ok(&["kube", "down", &again]);
+
+    // Not there, and never to be pulled: refused before anything is made.
+    let missing = yaml.replace("localhost/tools:1", "localhost/absent:1");
+    std::fs::write(&file, missing).unwrap();
+    let err = rpod.fails(&["kube", "play", &file], 125);
+    assert!(err.contains("localhost/absent:1"), "{err}");
+    assert_eq!(rpod.ok(&["pod", "ps", "-q"]), "");
+    assert_eq!(rpod.ok(&["ps", "-aq"]), "");
 }
 
 /// `volumeMounts[].subPath`: one file of a ConfigMap's volume on a file's path, and one

@@ -560,6 +560,20 @@ struct Volume {
     config_map: Option<ConfigMapVolume>,
     #[serde(default)]
     secret: Option<SecretVolume>,
+    #[serde(default)]
+    image: Option<ImageSource>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+/// An `image` volume (Kubernetes 1.31's): a local or pulled image's files, read-only.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ImageSource {
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    pull_policy: Option<String>,
     #[serde(flatten)]
     rest: BTreeMap<String, Value>,
 }
@@ -612,6 +626,26 @@ pub struct PlannedContainer {
     /// A `Localhost` seccomp profile: its path under `kube play --seccomp-profile-root`
     /// (relative, without `..`), resolved when the pod is played.
     pub seccomp_profile: Option<String>,
+    /// Variables whose value is the pod's ID (`fieldRef` to `metadata.uid`, podman's
+    /// pod ID), known only once the pod is made: set then (`with_pod_id`).
+    pub pod_id_env: Vec<String>,
+}
+
+impl PlannedContainer {
+    /// The options with the pod's ID in the variables that read `metadata.uid`.
+    pub fn with_pod_id(mut self, pod_id: &str) -> CreateOptions {
+        for name in &self.pod_id_env {
+            if let Some(entry) = self
+                .options
+                .env
+                .iter_mut()
+                .find(|e| e.split('=').next() == Some(name.as_str()))
+            {
+                *entry = format!("{name}={pod_id}");
+            }
+        }
+        self.options
+    }
 }
 
 /// The seccomp profile a pod or container asks for (Kubernetes' `seccompProfile`, or the
@@ -696,6 +730,9 @@ pub struct PlannedPod {
     /// The volumes of its `emptyDir`s on disk (`empty_dir_volume_name`), made empty for
     /// the pod and shared by the containers that mount them, init containers included.
     pub empty_dirs: Vec<String>,
+    /// The images of its `image` volumes, pulled as their `pullPolicy` says before the
+    /// containers are made.
+    pub volume_images: Vec<(String, PullPolicy)>,
 }
 
 /// The label that marks a volume as the emptyDir of the pod it names.
@@ -1242,17 +1279,10 @@ fn plan_pod(
                 infra_options.net.ports.push(mapping);
             }
         }
-        let pull = match container.image_pull_policy.as_deref() {
-            None | Some("IfNotPresent") => PullPolicy::Missing,
-            Some("Always") => PullPolicy::Always,
-            Some("Never") => PullPolicy::Never,
-            Some(other) => {
-                return Err(bad(
-                    &format!("{path}.imagePullPolicy"),
-                    format!("{other:?} is not Always, IfNotPresent or Never"),
-                ))
-            }
-        };
+        let pull = pull_policy(
+            container.image_pull_policy.as_deref(),
+            &format!("{path}.imagePullPolicy"),
+        )?;
         let make_dirs = container
             .volume_mounts
             .iter()
@@ -1266,6 +1296,7 @@ fn plan_pod(
             pull,
             make_dirs,
             seccomp_profile,
+            pod_id_env: pod_id_env(container),
         };
         if init {
             init_containers.push(planned);
@@ -1276,6 +1307,7 @@ fn plan_pod(
     // The configMap volumes a container mounts, with their files.
     let mut filled_volumes = Vec::new();
     let mut empty_dirs = Vec::new();
+    let mut volume_images = Vec::new();
     for (i, volume) in spec.volumes.iter().enumerate() {
         let mounted = spec
             .containers
@@ -1291,6 +1323,12 @@ fn plan_pod(
             .is_some_and(|e| !empty_dir_in_memory(e))
         {
             empty_dirs.push(empty_dir_volume_name(&name, &volume.name));
+        }
+        if let Some(source) = &volume.image {
+            let at = format!("{at}.volumes[{i}].image");
+            check_rest(&at, &source.rest)?;
+            let pull = pull_policy(source.pull_policy.as_deref(), &format!("{at}.pullPolicy"))?;
+            volume_images.push((source.reference.clone(), pull));
         }
         if let Some(source) = &volume.config_map {
             let at = format!("{at}.volumes[{i}].configMap");
@@ -1330,6 +1368,7 @@ fn plan_pod(
         containers,
         filled_volumes,
         empty_dirs,
+        volume_images,
     })
 }
 
@@ -1621,8 +1660,32 @@ fn empty_dir_in_memory(empty_dir: &Value) -> bool {
     empty_dir.get("medium").and_then(Value::as_str) == Some("Memory")
 }
 
+/// An image's pull policy (`imagePullPolicy`, an image volume's `pullPolicy`): without
+/// one, pulled when missing (podman's, for every tag).
+fn pull_policy(policy: Option<&str>, at: &str) -> Result<PullPolicy> {
+    match policy {
+        None | Some("IfNotPresent") => Ok(PullPolicy::Missing),
+        Some("Always") => Ok(PullPolicy::Always),
+        Some("Never") => Ok(PullPolicy::Never),
+        Some(other) => Err(bad(
+            at,
+            format!("{other:?} is not Always, IfNotPresent or Never"),
+        )),
+    }
+}
+
 fn mount_of(volume: &Volume, mount: &VolumeMount, at: &str, pod: &str) -> Result<MountSpec> {
     let target = &mount.mount_path;
+    if let Some(image) = &volume.image {
+        // Read-only whatever the mount says, as Kubernetes mounts an image.
+        if image.reference.is_empty() {
+            return Err(bad(
+                at,
+                format!("image volume {:?} needs a reference", volume.name),
+            ));
+        }
+        return crate::mounts::image(&image.reference, target, false);
+    }
     let read_only = |ro: bool| if ro { ":ro" } else { "" };
     if let Some(host) = &volume.host_path {
         match host.kind.as_deref() {
@@ -1685,7 +1748,7 @@ fn mount_of(volume: &Volume, mount: &VolumeMount, at: &str, pod: &str) -> Result
     Err(refuse(
         at,
         format!(
-            "volume {:?} is not a hostPath, persistentVolumeClaim, emptyDir, configMap or secret",
+            "volume {:?} is not a hostPath, persistentVolumeClaim, emptyDir, configMap, secret or image",
             volume.name
         ),
     ))
@@ -1873,7 +1936,29 @@ fn memory_quantity(value: &Value, at: &str) -> Result<i64> {
     Ok(bytes)
 }
 
-/// A `fieldRef`'s value: the pod's name, one of its labels or annotations.
+/// The `fieldRef` that reads the pod's ID, filled in when the pod is made.
+const POD_UID_FIELD: &str = "metadata.uid";
+
+/// The container's variables whose last definition reads the pod's ID.
+fn pod_id_env(container: &Container) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for var in &container.env {
+        names.retain(|n| n != &var.name);
+        let path = var
+            .value_from
+            .as_ref()
+            .and_then(|from| from.get("fieldRef"))
+            .and_then(|field| field.get("fieldPath"))
+            .and_then(Value::as_str);
+        if path == Some(POD_UID_FIELD) {
+            names.push(var.name.clone());
+        }
+    }
+    names
+}
+
+/// A `fieldRef`'s value: the pod's name, one of its labels or annotations; empty for
+/// its ID until the pod is made (`pod_id_env`).
 fn pod_field(pod: &PodFields, path: &str, at: &str) -> Result<String> {
     let keyed = |prefix: &str| {
         path.strip_prefix(prefix)?
@@ -1886,6 +1971,9 @@ fn pod_field(pod: &PodFields, path: &str, at: &str) -> Result<String> {
     if path == "metadata.namespace" {
         return Ok("default".into());
     }
+    if path == POD_UID_FIELD {
+        return Ok(String::new());
+    }
     if let Some(key) = keyed("metadata.labels['") {
         return Ok(pod.labels.get(&key).cloned().unwrap_or_default());
     }
@@ -1895,7 +1983,7 @@ fn pod_field(pod: &PodFields, path: &str, at: &str) -> Result<String> {
     Err(refuse(
         at,
         format!(
-            "the field {path:?} (metadata.name, metadata.namespace, metadata.labels['KEY'] and metadata.annotations['KEY'] are taken)"
+            "the field {path:?} (metadata.name, metadata.namespace, metadata.uid, metadata.labels['KEY'] and metadata.annotations['KEY'] are taken)"
         ),
     ))
 }
@@ -2375,6 +2463,56 @@ spec:
         }
     }
 
+    /// An `image` volume is a read-only image mount of its reference (a sub path inside
+    /// the image), its image pulled as its `pullPolicy` says when a container mounts it.
+    #[test]
+    fn image_volumes_are_read_only_image_mounts() {
+        use crate::mounts::MountKind;
+        let yaml = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  \
+            - name: a\n    image: demo\n    volumeMounts:\n    \
+            - {name: tools, mountPath: /t}\n    - {name: tools, mountPath: /bin2, subPath: bin}\n  \
+            volumes:\n  - {name: tools, image: {reference: 'localhost/tools:1', pullPolicy: Never}}\n  \
+            - {name: unused, image: {reference: other}}\n";
+        let pods = plan(yaml, &[]).unwrap();
+        assert_eq!(
+            pods[0].volume_images,
+            [("localhost/tools:1".to_string(), PullPolicy::Never)]
+        );
+        let mounts = &pods[0].containers[0].options.mounts;
+        assert_eq!(mounts.len(), 2);
+        for mount in mounts {
+            assert_eq!(mount.kind, MountKind::Image);
+            assert_eq!(mount.source, std::path::Path::new("localhost/tools:1"));
+            assert!(mount.read_only());
+        }
+        assert_eq!(
+            mounts[1].subpath.as_deref(),
+            Some(std::path::Path::new("bin"))
+        );
+        let default = yaml.replace(", pullPolicy: Never", "");
+        assert_eq!(
+            plan(&default, &[]).unwrap()[0].volume_images[0].1,
+            PullPolicy::Missing
+        );
+        for (from, to, says) in [
+            (
+                "pullPolicy: Never",
+                "pullPolicy: Sometimes",
+                "volumes[0].image.pullPolicy",
+            ),
+            ("reference: 'localhost/tools:1', ", "", "needs a reference"),
+            (
+                "pullPolicy: Never",
+                "pullPolicy: Never, extra: 1",
+                "volumes[0].image.extra",
+            ),
+        ] {
+            let bad = yaml.replace(from, to);
+            let err = plan(&bad, &[]).unwrap_err().to_string();
+            assert!(err.contains(says), "{to}: {err}");
+        }
+    }
+
     /// `initContainers` are planned apart, in their order, named as the pod's containers
     /// are, with no restart policy, as `once` init containers unless the pod's annotation
     /// says `always`, their volumes' files filled too.
@@ -2456,7 +2594,7 @@ spec:
         assert!(err.contains("Socket"), "{err}");
     }
 
-    /// `fieldRef` reads the pod's name, labels and annotations; `resourceFieldRef` the
+    /// `fieldRef` reads the pod's name, ID, labels and annotations; `resourceFieldRef` the
     /// container's limits and requests, in units of the divisor, rounded up.
     #[test]
     fn values_from_the_pods_fields_and_the_containers_resources() {
@@ -2475,6 +2613,9 @@ spec:
     - {name: TIER, valueFrom: {fieldRef: {fieldPath: "metadata.labels['tier']"}}}
     - {name: NOTE, valueFrom: {fieldRef: {fieldPath: "metadata.annotations['note']"}}}
     - {name: NONE, valueFrom: {fieldRef: {fieldPath: "metadata.labels['absent']"}}}
+    - {name: UID, valueFrom: {fieldRef: {fieldPath: metadata.uid}}}
+    - {name: LATER, valueFrom: {fieldRef: {fieldPath: metadata.uid}}}
+    - {name: LATER, value: kept}
     - {name: MEM, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}}
     - {name: MEM_BYTES, valueFrom: {resourceFieldRef: {resource: limits.memory}}}
     - {name: CPU_MILLI, valueFrom: {resourceFieldRef: {containerName: c, resource: requests.cpu, divisor: 1m}}}
@@ -2485,14 +2626,19 @@ spec:
       requests: {memory: 5M}
 "#;
         let pods = plan(yaml, &[]).unwrap();
+        let planned = pods[0].containers[0].clone();
+        // The pod's ID is known once the pod is made; a later definition wins.
+        assert_eq!(planned.pod_id_env, ["UID"]);
         assert_eq!(
-            pods[0].containers[0].options.env,
+            planned.with_pod_id("0123abcd").env,
             [
                 "NAME=fields",
                 "SPACE=default",
                 "TIER=front",
                 "NOTE=hi",
                 "NONE=",
+                "UID=0123abcd",
+                "LATER=kept",
                 "MEM=33",
                 "MEM_BYTES=34603008",
                 // No request: the limit, as Kubernetes defaults it.

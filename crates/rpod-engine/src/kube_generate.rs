@@ -620,16 +620,30 @@ impl Volumes {
         for mount in &config.mounts {
             let empty_dir = mount.volume.as_ref().and_then(|v| member.empty_dirs.get(v));
             let (key, base, volume) = match (mount.kind, &mount.volume, empty_dir) {
-                // No volume of a pod's says either (podman 4.3 writes a devpts as a host
-                // path named `devpts`, which a cluster would bind from the host).
-                (MountKind::Devpts | MountKind::Image, _, _) => {
-                    let what = if mount.kind == MountKind::Devpts {
-                        "devpts"
-                    } else {
-                        "image"
-                    };
-                    warn(&format!("the {what} mount at {}", mount.destination));
+                // No volume of a pod's says it (podman 4.3 writes a devpts as a host path
+                // named `devpts`, which a cluster would bind from the host).
+                (MountKind::Devpts, _, _) => {
+                    warn(&format!("the devpts mount at {}", mount.destination));
                     continue;
+                }
+                // Kubernetes' image volumes are read-only.
+                (MountKind::Image, _, _) if !mount.read_only() => {
+                    warn(&format!(
+                        "the read-write image mount at {}",
+                        mount.destination
+                    ));
+                    continue;
+                }
+                (MountKind::Image, _, _) => {
+                    let image = mount.source.to_string_lossy().into_owned();
+                    // The image's last name, without its tag or digest.
+                    let last = image.rsplit('/').next().unwrap_or_default();
+                    let base = last.split(['@', ':']).next().unwrap_or_default();
+                    (
+                        Some(format!("image {image}")),
+                        format!("{base}-image"),
+                        json!({"image": {"reference": image, "pullPolicy": "IfNotPresent"}}),
+                    )
                 }
                 (MountKind::Tmpfs, _, _) => (
                     None,
@@ -1063,15 +1077,27 @@ mod tests {
         config.mounts.push(secret);
         config
             .mounts
-            .push(crate::mounts::image("tools", "/tools", false).unwrap());
+            .push(crate::mounts::image("tools", "/tools", true).unwrap());
         config
             .mounts
             .push(crate::mounts::devpts("/dev/pts2", &[]).unwrap());
+        // A read-only image mount is an image volume.
+        config
+            .mounts
+            .push(crate::mounts::image("localhost/lib:1", "/lib", false).unwrap());
         let (yaml, warnings) = generate(&config, &image_config(&[], "/"));
         let said = warnings.join("\n");
         assert!(!yaml.contains("tools") && !yaml.contains("pts2"), "{yaml}");
+        for line in [
+            "reference: localhost/lib:1",
+            "pullPolicy: IfNotPresent",
+            "name: lib-image",
+            "mountPath: /lib",
+        ] {
+            assert!(yaml.contains(line), "{line} not in {yaml}");
+        }
         for what in [
-            "the image mount at /tools",
+            "the read-write image mount at /tools",
             "the devpts mount at /dev/pts2",
             "its stop signal",
             "the user \"www\"",

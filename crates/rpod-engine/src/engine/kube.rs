@@ -168,10 +168,15 @@ impl Engine {
                 }
             }
             for container in plan.init_containers.iter().chain(&plan.containers) {
-                self.kube_image(container, options, progress)?;
+                if let Some(image) = container.options.image.as_deref() {
+                    self.kube_image(image, container.pull, options, progress)?;
+                }
                 for dir in &container.make_dirs {
                     crate::mounts::make_host_dir(dir)?;
                 }
+            }
+            for (image, pull) in &plan.volume_images {
+                self.kube_image(image, *pull, options, progress)?;
             }
             for volume in &plan.filled_volumes {
                 self.fill_config_map_volume(volume)?;
@@ -218,7 +223,7 @@ impl Engine {
                     self.make_empty_dir(volume, &plan.name)?;
                 }
                 let make = |container: PlannedContainer| -> Result<String> {
-                    let mut create = container.options;
+                    let mut create = container.with_pod_id(&pod.id);
                     create.pod = Some(pod.id.clone());
                     if let Some(to_file) = options.log_to_file {
                         create.log_to_file = to_file;
@@ -312,16 +317,15 @@ impl Engine {
         Ok(())
     }
 
-    /// The image of a container to play, pulled as its `imagePullPolicy` says.
+    /// The image of a container or an image volume to play, pulled as its policy says (or
+    /// built, from the build directory).
     fn kube_image(
         &self,
-        container: &PlannedContainer,
+        image: &str,
+        pull: PullPolicy,
         options: &PlayOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<()> {
-        let Some(image) = container.options.image.as_deref() else {
-            return Ok(());
-        };
         let local = match self.resolve_image(image) {
             Ok(_) => true,
             Err(EngineError::NoSuchImage(_)) => false,
@@ -354,7 +358,7 @@ impl Engine {
                 return Ok(());
             }
         }
-        let pull = match container.pull {
+        let pull = match pull {
             PullPolicy::Always => true,
             PullPolicy::Missing => !local,
             PullPolicy::Never if local => false,
