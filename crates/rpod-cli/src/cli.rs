@@ -46,6 +46,15 @@ pub struct Cli {
     /// Storage options: rpod has none to set; an empty value (clearing them) is accepted.
     #[arg(long = "storage-opt", global = true)]
     pub storage_opts: Vec<String>,
+    /// Only `overlay` (or Docker's name for it, `overlay2`): rpod stores images and
+    /// containers with overlay.
+    #[arg(long = "storage-driver", global = true)]
+    pub storage_driver: Option<String>,
+    /// How ssh:// services are reached: only `native`, the `ssh` command (podman's default,
+    /// `golang`, is a client built into podman); before the command (`build --ssh` is
+    /// another flag).
+    #[arg(long = "ssh", id = "ssh_mode")]
+    pub ssh_mode: Option<String>,
     /// A directory of OCI hook definitions (oci-hooks(5)), more than one by repeating the
     /// flag: later ones mask earlier ones' files of the same name (default:
     /// /usr/share/containers/oci/hooks.d, or rpod.conf's hooks_dir).

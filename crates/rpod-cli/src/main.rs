@@ -44,6 +44,22 @@ fn check_global_flags(cli: &Cli) -> Result<(), exit::Failure> {
             "--storage-opt {opt:?} is not supported: rpod's overlay storage has no options"
         )));
     }
+    match cli.storage_driver.as_deref() {
+        None | Some("overlay") | Some("overlay2") => {}
+        Some(other) => {
+            return Err(exit::usage(format!(
+                "--storage-driver {other:?} is not supported: rpod stores with overlay"
+            )))
+        }
+    }
+    match cli.ssh_mode.as_deref() {
+        None | Some("native") => {}
+        Some(other) => {
+            return Err(exit::usage(format!(
+                "--ssh {other:?} is not supported: rpod reaches ssh:// services with the ssh command (native)"
+            )))
+        }
+    }
     if let Some(dir) = &cli.tmpdir {
         if !dir.is_dir() {
             return Err(exit::usage(format!(

@@ -1730,6 +1730,14 @@ fn global_flags_and_repeated_flags_as_podman() {
     let err = rpod.fails(&["--cgroup-manager", "systemd", "ps"], 125);
     assert!(err.contains("not supported"), "{err}");
     rpod.fails(&["--storage-opt", "overlay.mountopt=nodev", "ps"], 125);
+    rpod.ok(&["--storage-driver", "overlay", "--ssh", "native", "ps"]);
+    for flag in [["--storage-driver", "vfs"], ["--ssh", "golang"]] {
+        let err = rpod.fails(&[flag[0], flag[1], "ps"], 125);
+        assert!(
+            err.contains("not supported") && err.contains(flag[1]),
+            "{err}"
+        );
+    }
     let tmp = tempfile::tempdir().unwrap();
     rpod.ok(&["--tmpdir", &tmp.path().display().to_string(), "ps"]);
     rpod.fails(&["--tmpdir", "/nonexistent/dir", "ps"], 125);
