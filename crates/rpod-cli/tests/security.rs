@@ -66,6 +66,39 @@ macro_rules! confinement_tests {
                 assert!(err.contains("absolute path"), "{err}");
             }
 
+            /// `--security-opt proc-opts=`: the container's `/proc` mounted with them (a
+            /// user sees only its own processes with `hidepid=2`); inspect shows them.
+            #[test]
+            fn proc_opts_are_the_proc_mounts_options() {
+                let rpod = Rpod::with_image(RT);
+                let id = rpod.detached(&[
+                    "--security-opt",
+                    "proc-opts=hidepid=2",
+                    "demo",
+                    "sleep",
+                    "100",
+                ]);
+                let mounts = rpod.ok(&["exec", &id, "grep", " /proc proc ", "/proc/mounts"]);
+                assert!(mounts.contains("hidepid=invisible"), "{mounts}");
+                // PID 1 is root's: hidden from another user.
+                let seen = rpod.ok(&["exec", "-u", "65534", &id, "ls", "/proc"]);
+                assert!(!seen.lines().any(|l| l == "1"), "{seen}");
+                assert!(rpod
+                    .ok(&["exec", &id, "ls", "/proc"])
+                    .lines()
+                    .any(|l| l == "1"));
+                assert_eq!(
+                    rpod.inspect(&id, "{{.HostConfig.SecurityOpt}}"),
+                    "[proc-opts=hidepid=2]"
+                );
+                rpod.ok(&["rm", "-f", "-t", "0", &id]);
+                let err = rpod.fails(
+                    &["create", "--security-opt", "proc-opts=rw", "demo", "true"],
+                    125,
+                );
+                assert!(err.contains("not a /proc option"), "{err}");
+            }
+
             #[test]
             fn seccomp_confines_by_default() {
                 let rpod = Rpod::with_image(RT);

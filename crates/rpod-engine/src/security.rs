@@ -91,6 +91,26 @@ pub struct SecurityOptions {
     /// they are (`*` and `?` as in Go's `filepath.Match`, as podman reads them).
     #[serde(default)]
     pub unmask: Vec<String>,
+    /// `--security-opt proc-opts=OPTION,...`: the container's `/proc` mount's options
+    /// beside rpod's (`hidepid=`, `gid=`, `subset=pid`).
+    #[serde(default)]
+    pub proc_opts: Vec<String>,
+}
+
+/// The options of `/proc` a container may ask for: the kernel's procfs options, with
+/// their values checked (anything else would reach the runtime's mount unread).
+fn proc_option(option: &str) -> bool {
+    match option.split_once('=') {
+        Some(("hidepid", value)) => {
+            matches!(
+                value,
+                "0" | "1" | "2" | "4" | "off" | "noaccess" | "invisible" | "ptraceable"
+            )
+        }
+        Some(("gid", value)) => value.parse::<u32>().is_ok(),
+        Some(("subset", value)) => value == "pid",
+        _ => false,
+    }
 }
 
 /// Whether `path` matches `pattern` as Go's `filepath.Match` reads it (podman's `unmask=`
@@ -225,7 +245,17 @@ impl SecurityOptions {
             }
             // podman's and Docker's name for unmasking everything.
             ("systempaths", Some("unconfined")) => self.unmask.push("ALL".into()),
-            ("label" | "apparmor" | "proc-opts", Some(_)) => {
+            ("proc-opts", Some(options)) if !options.is_empty() => {
+                for option in options.split(',') {
+                    if !proc_option(option) {
+                        return Err(EngineError::InvalidArg(format!(
+                            "invalid --security-opt {opt:?}: {option:?} is not a /proc option (hidepid=, gid=, subset=pid)"
+                        )));
+                    }
+                    self.proc_opts.push(option.to_string());
+                }
+            }
+            ("label" | "apparmor", Some(_)) => {
                 return Err(EngineError::NotSupported(format!("--security-opt {opt}")))
             }
             _ => return Err(invalid()),
@@ -421,6 +451,24 @@ mod tests {
         ));
         assert!(opts(&[], &[], &["bogus"]).is_err());
         assert!(opts(&[], &[], &["seccomp=/nonexistent/profile.json"]).is_err());
+        let proc = opts(
+            &[],
+            &[],
+            &["proc-opts=hidepid=2,gid=5", "proc-opts=subset=pid"],
+        )
+        .unwrap();
+        assert_eq!(proc.proc_opts, ["hidepid=2", "gid=5", "subset=pid"]);
+        for bad in [
+            "proc-opts=rw",
+            "proc-opts=hidepid=9",
+            "proc-opts=gid=x",
+            "proc-opts=",
+        ] {
+            assert!(
+                matches!(opts(&[], &[], &[bad]), Err(EngineError::InvalidArg(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

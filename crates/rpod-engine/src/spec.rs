@@ -714,6 +714,16 @@ pub fn generate(
         Some(crate::systemd_mode::SystemdCgroup::Unified)
     );
     let mut mounts = default_mounts(config.security.privileged, writable_cgroup)?;
+    if !config.security.proc_opts.is_empty() {
+        if let Some(proc) = mounts
+            .iter_mut()
+            .find(|m| m.destination() == Path::new("/proc"))
+        {
+            let mut options = proc.options().clone().unwrap_or_default();
+            options.extend(config.security.proc_opts.iter().cloned());
+            proc.set_options(Some(options));
+        }
+    }
     if config.isolation.ipc == crate::isolation::NamespaceMode::None {
         mounts.retain(|m| m.destination() != Path::new("/dev/shm"));
     }

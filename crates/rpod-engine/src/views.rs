@@ -470,6 +470,9 @@ pub fn security_opt_list(security: &crate::security::SecurityOptions) -> Vec<Str
             security_opt.push(format!("seccomp={}", crate::security::IMAGE_SECCOMP_LABEL))
         }
     }
+    if !security.proc_opts.is_empty() {
+        security_opt.push(format!("proc-opts={}", security.proc_opts.join(",")));
+    }
     security_opt
 }
 

@@ -311,6 +311,8 @@ pub struct SpecGenerator {
     /// `--security-opt mask=` and `unmask=` paths.
     pub mask: Option<Vec<String>>,
     pub unmask: Option<Vec<String>>,
+    /// `--security-opt proc-opts=`: options of the container's `/proc`.
+    pub procfs_opts: Option<Vec<String>>,
     /// `--security-opt label=...` without the `label=`; rpod applies no SELinux label, so
     /// only `disable` is what happens.
     pub selinux_opts: Option<Vec<String>>,
@@ -843,6 +845,9 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
     }
     for (key, paths) in [("mask", &spec.mask), ("unmask", &spec.unmask)] {
         security_opt.extend(paths.iter().flatten().map(|p| format!("{key}={p}")));
+    }
+    if let Some(options) = spec.procfs_opts.as_ref().filter(|o| !o.is_empty()) {
+        security_opt.push(format!("proc-opts={}", options.join(",")));
     }
     security_opt.extend(
         spec.selinux_opts

@@ -431,6 +431,7 @@ pub fn container_spec(options: &CreateOptions) -> Value {
         ("cap_drop", &security.cap_drop),
         ("mask", &security.mask),
         ("unmask", &security.unmask),
+        ("procfs_opts", &security.proc_opts),
     ] {
         if !list.is_empty() {
             put(key, json!(list));
