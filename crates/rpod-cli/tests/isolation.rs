@@ -207,6 +207,52 @@ fn namespaces_are_shared_as_asked_on_crun() {
     check_namespaces("crun");
 }
 
+/// `--ulimit host`: every limit as rpod has it (here a soft open-file limit of 500 the
+/// command was started with), none of rpod's own (the host's hard limit for open files);
+/// not beside another `--ulimit`.
+#[test]
+fn ulimit_host_gives_the_limits_rpod_has() {
+    use std::os::unix::process::CommandExt;
+    let rpod = Rpod::with_image("crun");
+    let limited = |args: &[&str]| {
+        let mut command = rpod.command(args);
+        let (_, hard) =
+            nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+        // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
+        unsafe {
+            command.pre_exec(move || {
+                nix::sys::resource::setrlimit(
+                    nix::sys::resource::Resource::RLIMIT_NOFILE,
+                    500,
+                    hard,
+                )
+                .map_err(std::io::Error::from)
+            });
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let script = ["demo", "sh", "-c", "ulimit -n; ulimit -Hn"];
+    let (_, hard) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    let mut host = vec!["run", "--rm", "--ulimit", "host"];
+    host.extend(script);
+    assert_eq!(limited(&host), format!("500\n{hard}\n"));
+    let mut plain = vec!["run", "--rm"];
+    plain.extend(script);
+    // rpod's own: the hard limit (at most podman's 1048576) for both.
+    let own = hard.min(1_048_576);
+    assert_eq!(limited(&plain), format!("{own}\n{own}\n"));
+    let err = rpod.fails(
+        &[
+            "create", "--ulimit", "host", "--ulimit", "nproc=5", "demo", "true",
+        ],
+        125,
+    );
+    assert!(err.contains("no other --ulimit"), "{err}");
+}
+
 fn check_limits(runtime: &str) {
     let rpod = Rpod::with_image(runtime);
     let out = rpod.ok(&[

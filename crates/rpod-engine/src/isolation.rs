@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use nix::sys::resource::Resource;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
@@ -71,25 +72,63 @@ pub struct Ulimit {
     pub hard: u64,
 }
 
-/// The limits `--ulimit` knows, by podman's short names.
-const ULIMITS: &[(&str, &str)] = &[
-    ("as", "RLIMIT_AS"),
-    ("core", "RLIMIT_CORE"),
-    ("cpu", "RLIMIT_CPU"),
-    ("data", "RLIMIT_DATA"),
-    ("fsize", "RLIMIT_FSIZE"),
-    ("locks", "RLIMIT_LOCKS"),
-    ("memlock", "RLIMIT_MEMLOCK"),
-    ("msgqueue", "RLIMIT_MSGQUEUE"),
-    ("nice", "RLIMIT_NICE"),
-    ("nofile", "RLIMIT_NOFILE"),
-    ("nproc", "RLIMIT_NPROC"),
-    ("rss", "RLIMIT_RSS"),
-    ("rtprio", "RLIMIT_RTPRIO"),
-    ("rttime", "RLIMIT_RTTIME"),
-    ("sigpending", "RLIMIT_SIGPENDING"),
-    ("stack", "RLIMIT_STACK"),
+/// The limits `--ulimit` knows, by podman's short names, with their OCI names and the
+/// resource as this process reads its own (`--ulimit host`).
+const ULIMITS: &[(&str, &str, Resource)] = &[
+    ("as", "RLIMIT_AS", Resource::RLIMIT_AS),
+    ("core", "RLIMIT_CORE", Resource::RLIMIT_CORE),
+    ("cpu", "RLIMIT_CPU", Resource::RLIMIT_CPU),
+    ("data", "RLIMIT_DATA", Resource::RLIMIT_DATA),
+    ("fsize", "RLIMIT_FSIZE", Resource::RLIMIT_FSIZE),
+    ("locks", "RLIMIT_LOCKS", Resource::RLIMIT_LOCKS),
+    ("memlock", "RLIMIT_MEMLOCK", Resource::RLIMIT_MEMLOCK),
+    ("msgqueue", "RLIMIT_MSGQUEUE", Resource::RLIMIT_MSGQUEUE),
+    ("nice", "RLIMIT_NICE", Resource::RLIMIT_NICE),
+    ("nofile", "RLIMIT_NOFILE", Resource::RLIMIT_NOFILE),
+    ("nproc", "RLIMIT_NPROC", Resource::RLIMIT_NPROC),
+    ("rss", "RLIMIT_RSS", Resource::RLIMIT_RSS),
+    ("rtprio", "RLIMIT_RTPRIO", Resource::RLIMIT_RTPRIO),
+    ("rttime", "RLIMIT_RTTIME", Resource::RLIMIT_RTTIME),
+    (
+        "sigpending",
+        "RLIMIT_SIGPENDING",
+        Resource::RLIMIT_SIGPENDING,
+    ),
+    ("stack", "RLIMIT_STACK", Resource::RLIMIT_STACK),
 ];
+
+/// `--ulimit` words: `NAME=SOFT[:HARD]` each, or `host` alone (podman's: the host's
+/// limits, none of rpod's own).
+pub fn parse_ulimits(texts: &[String]) -> Result<(Vec<Ulimit>, bool)> {
+    if texts.iter().any(|t| t == "host") {
+        if texts.len() > 1 {
+            return Err(EngineError::InvalidArg(
+                "--ulimit host gives every limit the host's: no other --ulimit with it".into(),
+            ));
+        }
+        return Ok((Vec::new(), true));
+    }
+    let ulimits = texts
+        .iter()
+        .map(|t| parse_ulimit(t))
+        .collect::<Result<_>>()?;
+    Ok((ulimits, false))
+}
+
+/// Every limit `--ulimit` knows, as this process has it now (`--ulimit host`).
+pub fn host_ulimits() -> Vec<Ulimit> {
+    ULIMITS
+        .iter()
+        .filter_map(|(_, oci, resource)| {
+            let (soft, hard) = nix::sys::resource::getrlimit(*resource).ok()?;
+            Some(Ulimit {
+                name: oci.to_string(),
+                soft,
+                hard,
+            })
+        })
+        .collect()
+}
 
 fn limit_value(text: &str, whole: &str) -> Result<u64> {
     match text {
@@ -108,8 +147,8 @@ pub fn parse_ulimit(text: &str) -> Result<Ulimit> {
     })?;
     let oci = ULIMITS
         .iter()
-        .find(|(short, _)| *short == name)
-        .map(|(_, oci)| oci.to_string())
+        .find(|(short, _, _)| *short == name)
+        .map(|(_, oci, _)| oci.to_string())
         .ok_or_else(|| {
             EngineError::InvalidArg(format!("invalid --ulimit {text:?}: unknown limit {name:?}"))
         })?;
@@ -372,6 +411,9 @@ pub struct Isolation {
     pub sysctls: BTreeMap<String, String>,
     #[serde(default)]
     pub ulimits: Vec<Ulimit>,
+    /// `--ulimit host`: every limit the host's, as rpod has it at each start.
+    #[serde(default)]
+    pub ulimits_host: bool,
     #[serde(default)]
     pub devices: Vec<DeviceMapping>,
     /// `--group-add`: names (resolved in the container's /etc/group) or numbers.

@@ -684,7 +684,14 @@ pub fn generate(
         .soft(nofile)
         .build()
         .map_err(build_err)?];
-    for ulimit in &config.isolation.ulimits {
+    // `--ulimit host`: the limits rpod has now, read at each start (as podman's, whose
+    // container inherits them).
+    let host_ulimits = if config.isolation.ulimits_host {
+        crate::isolation::host_ulimits()
+    } else {
+        Vec::new()
+    };
+    for ulimit in host_ulimits.iter().chain(&config.isolation.ulimits) {
         let typ: PosixRlimitType = serde_json::from_value(serde_json::json!(ulimit.name))
             .map_err(|e| EngineError::InvalidArg(format!("ulimit {}: {e}", ulimit.name)))?;
         rlimits.retain(|r| r.typ() != typ);

@@ -425,11 +425,12 @@ pub(crate) fn sysctls(
 
 /// `--pid`, `--ipc`, `--uts`, `--cgroupns`, `--shm-size`, `--sysctl`, `--ulimit`, `--device`, `--group-add`.
 fn isolation(args: &RunArgs) -> Result<rpod_engine::isolation::Isolation, Failure> {
-    use rpod_engine::isolation::{parse_device, parse_ulimit, Isolation, NamespaceMode};
+    use rpod_engine::isolation::{parse_device, parse_ulimits, Isolation, NamespaceMode};
     let mode = |flag: &str, value: &Option<String>| {
         NamespaceMode::parse(flag, value.as_deref().unwrap_or(""))
     };
     let sysctls = sysctls(&args.sysctl)?;
+    let (ulimits, ulimits_host) = parse_ulimits(&args.ulimit)?;
     let shm_size = shm_size(args.shm_size.as_deref())?;
     Ok(Isolation {
         pid: mode("pid", &args.pid)?,
@@ -439,11 +440,8 @@ fn isolation(args: &RunArgs) -> Result<rpod_engine::isolation::Isolation, Failur
         init: None,
         shm_size,
         sysctls,
-        ulimits: args
-            .ulimit
-            .iter()
-            .map(|u| parse_ulimit(u))
-            .collect::<Result<_, _>>()?,
+        ulimits,
+        ulimits_host,
         devices: args
             .device
             .iter()

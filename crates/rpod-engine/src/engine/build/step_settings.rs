@@ -4,7 +4,7 @@
 //! into the image or the build cache's keys.
 
 use super::super::CreateOptions;
-use crate::isolation::{parse_device, parse_ulimit, Isolation, NamespaceMode};
+use crate::isolation::{parse_device, parse_ulimits, Isolation, NamespaceMode};
 use crate::mounts::MountSpec;
 use crate::network::etc_files::parse_add_host;
 use crate::resources::Resources;
@@ -65,6 +65,7 @@ impl StepSettings {
         let mode = |flag: &str, value: &Option<String>| {
             NamespaceMode::parse(flag, value.as_deref().unwrap_or(""))
         };
+        let (ulimits, ulimits_host) = parse_ulimits(&self.ulimits)?;
         if self.shm_size == Some(0) {
             return Err(EngineError::InvalidArg(
                 "invalid --shm-size 0: a size above 0".into(),
@@ -87,16 +88,13 @@ impl StepSettings {
                 &self.security_opt,
             )?,
             isolation: Isolation {
+                ulimits,
+                ulimits_host,
                 pid: mode("pid", &self.pid)?,
                 ipc: mode("ipc", &self.ipc)?,
                 uts: mode("uts", &self.uts)?,
                 cgroup: mode("cgroupns", &self.cgroupns)?,
                 shm_size: self.shm_size,
-                ulimits: self
-                    .ulimits
-                    .iter()
-                    .map(|u| parse_ulimit(u))
-                    .collect::<Result<_>>()?,
                 devices: self
                     .devices
                     .iter()
