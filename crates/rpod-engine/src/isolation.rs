@@ -585,6 +585,18 @@ mod tests {
         for bad in ["nofile", "nosuch=1", "nofile=a", "nofile=10:5"] {
             assert!(parse_ulimit(bad).is_err(), "{bad}");
         }
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            parse_ulimits(&words(&["host"])).unwrap(),
+            (Vec::new(), true)
+        );
+        let (given, host) = parse_ulimits(&words(&["nproc=5"])).unwrap();
+        assert_eq!((given.len(), host), (1, false));
+        assert!(parse_ulimits(&words(&["host", "nproc=5"])).is_err());
+        // Every limit the flag knows, read from this process.
+        let limits = host_ulimits();
+        assert_eq!(limits.len(), ULIMITS.len());
+        assert!(limits.iter().all(|l| l.soft <= l.hard));
     }
 
     #[test]
