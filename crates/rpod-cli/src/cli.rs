@@ -1428,9 +1428,12 @@ pub struct RunArgs {
     /// A namespaced kernel parameter: KEY=VALUE.
     #[arg(long)]
     pub sysctl: Vec<String>,
-    /// A resource limit: NAME=SOFT[:HARD] (nofile, nproc, core, ...).
+    /// A resource limit: NAME=SOFT[:HARD] (nofile, nproc, core, ...), or `host` alone.
     #[arg(long)]
     pub ulimit: Vec<String>,
+    /// podman's and Docker's no-op: refused, no limit of the kind exists.
+    #[arg(long = "kernel-memory", hide = true)]
+    pub kernel_memory: Option<String>,
     /// A host device: HOST[:CONTAINER][:PERMISSIONS].
     #[arg(long)]
     pub device: Vec<String>,

@@ -1731,6 +1731,11 @@ fn global_flags_and_repeated_flags_as_podman() {
     assert!(err.contains("not supported"), "{err}");
     rpod.fails(&["--storage-opt", "overlay.mountopt=nodev", "ps"], 125);
     rpod.ok(&["--storage-driver", "overlay", "--ssh", "native", "ps"]);
+    let err = rpod.fails(&["create", "--kernel-memory", "10m", "demo", "true"], 125);
+    assert!(
+        err.contains("--kernel-memory") && err.contains("not supported"),
+        "{err}"
+    );
     for flag in [["--storage-driver", "vfs"], ["--ssh", "golang"]] {
         let err = rpod.fails(&[flag[0], flag[1], "ps"], 125);
         assert!(

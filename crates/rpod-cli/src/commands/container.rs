@@ -796,6 +796,11 @@ pub(crate) fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
     if !args.cgroup_conf.is_empty() {
         return refuse("--cgroup-conf (cgroup v2 settings)".into());
     }
+    if args.kernel_memory.is_some() {
+        // podman 4.3 and Docker take it and do nothing (current kernels accept the cgroup
+        // v1 setting and ignore it): a limit asked for and not set is refused here.
+        return refuse("--kernel-memory (current kernels set no kernel memory limit)".into());
+    }
     match args.sdnotify.as_str() {
         "ignore" | "conmon" | "container" => {}
         other => {
