@@ -413,6 +413,24 @@ fn pod_options_and_bad_requests() {
         "true",
     ]);
     assert_eq!(rpod.inspect("by-file", "{{.Pod}}"), filed);
+    // A file there already may be another pod's: refused before a pod is made, as podman.
+    let err = rpod.fails(
+        &[
+            "pod",
+            "create",
+            "--name",
+            "refiled",
+            "--pod-id-file",
+            &id_file.display().to_string(),
+        ],
+        125,
+    );
+    assert!(
+        err.contains("pod id file") && err.contains("exists"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&id_file).unwrap(), filed);
+    rpod.fails(&["pod", "exists", "refiled"], 1);
 
     // Another infra container, and a pod replaced by one of the same name.
     rpod.ok(&[

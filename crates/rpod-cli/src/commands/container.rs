@@ -861,21 +861,37 @@ fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerRecord, 
 
 /// `--cidfile`: refused before the create when the file is there already.
 pub(crate) fn check_cidfile(args: &RunArgs) -> Result<(), Failure> {
+    refuse_existing_id_file(args.cidfile.as_deref(), "container")
+}
+
+/// `--cidfile`: the new container's ID written to a file made for it (the caller removes
+/// the container when this fails).
+pub(crate) fn write_cidfile(args: &RunArgs, id: &str) -> Result<(), Failure> {
     match &args.cidfile {
+        Some(file) => write_id_file(file, id, "container"),
+        None => Ok(()),
+    }
+}
+
+/// A file to get a new container's or pod's ID (`--cidfile`, `--pod-id-file`) that is
+/// there already is refused before anything is made, as podman refuses it: it may be
+/// another's.
+pub(crate) fn refuse_existing_id_file(
+    file: Option<&std::path::Path>,
+    what: &str,
+) -> Result<(), Failure> {
+    match file {
         Some(file) if file.exists() => Err(usage(format!(
-            "container id file {} exists: remove it or choose another",
+            "{what} id file {} exists: remove it or choose another",
             file.display()
         ))),
         _ => Ok(()),
     }
 }
 
-/// `--cidfile`: the new container's ID written to a file made for it (the caller removes
-/// the container when this fails).
-pub(crate) fn write_cidfile(args: &RunArgs, id: &str) -> Result<(), Failure> {
-    let Some(file) = &args.cidfile else {
-        return Ok(());
-    };
+/// The new container's or pod's ID written to a file made for it (never one that is
+/// there: made by another meanwhile, it is left alone).
+pub(crate) fn write_id_file(file: &std::path::Path, id: &str, what: &str) -> Result<(), Failure> {
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -883,7 +899,7 @@ pub(crate) fn write_cidfile(args: &RunArgs, id: &str) -> Result<(), Failure> {
         .and_then(|mut f| std::io::Write::write_all(&mut f, id.as_bytes()))
         .map_err(|e| {
             usage(format!(
-                "writing the container id file {}: {e}",
+                "writing the {what} id file {}: {e}",
                 file.display()
             ))
         })

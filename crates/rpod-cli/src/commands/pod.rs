@@ -52,15 +52,13 @@ pub fn pod(engine: &Engine, command: PodCommand) -> Outcome {
 
 fn create(engine: &Engine, args: PodCreateArgs) -> Outcome {
     // The pod's user namespace is its infra container's, which its containers join.
+    super::container::refuse_existing_id_file(args.pod_id_file.as_deref(), "pod")?;
     let (id_mappings, userns_auto) = pod_user_namespace(engine, "create", &args.userns)?;
     let pod = engine.create_pod(pod_options(&args, id_mappings, userns_auto)?)?;
     if let Some(file) = &args.pod_id_file {
-        if let Err(e) = std::fs::write(file, &pod.id) {
+        if let Err(failure) = super::container::write_id_file(file, &pod.id, "pod") {
             let _ = engine.pod_remove(&pod.id, true, Some(0));
-            return Err(usage(format!(
-                "writing --pod-id-file {}: {e}",
-                file.display()
-            )));
+            return Err(failure);
         }
     }
     println!("{}", pod.id);

@@ -18,6 +18,7 @@ use super::{encode, expect, failure, filters_map, Client};
 pub const CREATE_FLAGS_KEPT_LOCAL: &[&str] = &["uidmap", "gidmap", "subuidname", "subgidname"];
 
 pub fn create(client: &mut Client, args: &PodCreateArgs) -> Outcome {
+    crate::commands::container::refuse_existing_id_file(args.pod_id_file.as_deref(), "pod")?;
     let userns_auto = pod::pod_userns_auto("create", args.userns.userns.as_deref())?;
     let mut options = pod::pod_options(args, None, userns_auto)?;
     // `--replace` is the client's to do: the spec has no field for it.
@@ -47,13 +48,10 @@ pub fn create(client: &mut Client, args: &PodCreateArgs) -> Outcome {
         .ok_or_else(|| usage("the service's pod create answer has no pod ID"))?
         .to_string();
     if let Some(file) = &args.pod_id_file {
-        if let Err(e) = std::fs::write(file, &id) {
+        if let Err(failure) = crate::commands::container::write_id_file(file, &id, "pod") {
             let path = format!("/pods/{}?force=true&timeout=0", encode(&id));
             let _ = client.call("DELETE", &path, None);
-            return Err(usage(format!(
-                "writing --pod-id-file {}: {e}",
-                file.display()
-            )));
+            return Err(failure);
         }
     }
     println!("{id}");
