@@ -2477,3 +2477,30 @@ fn a_pod_answers_by_its_name() {
         .unwrap();
     assert!(address.contains(&format!("{ip}/24")), "{address} {out}");
 }
+
+/// A bridge's subnet that the host routes already (here another store's bridge, made for
+/// its container) is refused, as podman refuses it; free again once that network is gone.
+#[test]
+fn a_subnet_the_host_routes_is_refused() {
+    let first = Rpod::with_image("crun");
+    first.lab_network("taken", 195);
+    let id = first.detached(&["--network", "taken", "demo", "sleep", "300"]);
+    let second = Rpod::with_image("crun");
+    let create = [
+        "network",
+        "create",
+        "--subnet",
+        "10.93.195.128/25",
+        "--interface-name",
+        "rpodt196",
+        "again",
+    ];
+    let err = second.fails(&create, 125);
+    assert!(
+        err.contains("already used on the host") && err.contains("10.93.195.0/24"),
+        "{err}"
+    );
+    first.ok(&["rm", "-f", "-t", "0", &id]);
+    first.ok(&["network", "rm", "taken"]);
+    second.ok(&create);
+}

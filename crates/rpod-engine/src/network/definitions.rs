@@ -353,9 +353,16 @@ impl Definitions {
                 ..network_of(request, driver, interface)?
             });
         }
+        // A bridge's subnet must not be the host's already (an interface's, or a route's,
+        // as another store's bridge): the host would route it elsewhere, as podman refuses
+        // it. A macvlan network's is usually its parent's link's own.
+        let host_routes: &[IpNet] = match driver {
+            Driver::Bridge => &host.routes,
+            Driver::Macvlan => &[],
+        };
         let mut subnets: Vec<Subnet> = Vec::new();
         for asked in &request.subnets {
-            let subnet = checked_subnet(asked, &existing, &subnets)?;
+            let subnet = checked_subnet(asked, &existing, host_routes, &subnets)?;
             subnets.push(subnet);
         }
         let has =
@@ -459,10 +466,12 @@ fn chosen_subnet(subnet: IpNet) -> Subnet {
 }
 
 /// A subnet asked for, checked: room for a gateway and a container, no overlap with the
-/// stored networks or the request's other subnets, a gateway and a range inside it.
+/// stored networks, the host's routes given or the request's other subnets, a gateway and
+/// a range inside it.
 fn checked_subnet(
     asked: &SubnetRequest,
     existing: &[Network],
+    host_routes: &[IpNet],
     earlier: &[Subnet],
 ) -> Result<Subnet> {
     let subnet = asked.subnet.trunc();
@@ -480,6 +489,11 @@ fn checked_subnet(
         return Err(EngineError::InvalidArg(format!(
             "subnet {subnet} is already used by network {}",
             other.name
+        )));
+    }
+    if let Some(route) = host_routes.iter().find(|r| overlaps(r, &subnet)) {
+        return Err(EngineError::InvalidArg(format!(
+            "subnet {subnet} is already used on the host (its route to {route})"
         )));
     }
     if let Some(other) = earlier.iter().find(|s| overlaps(&s.subnet, &subnet)) {
@@ -1008,6 +1022,20 @@ ens3\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n";
         let other = Definitions::new(&dir.path().join("other"));
         let moved = other.create(&request("rpod"), &host).unwrap();
         assert_eq!(moved.subnets[0].subnet.to_string(), "10.89.0.0/24");
+        // Nor is it taken when asked for, by a bridge; a macvlan network may share it.
+        let asked = |driver: &str| NetworkRequest {
+            driver: Some(driver.to_string()),
+            interface: (driver == "macvlan").then(|| "eth9".to_string()),
+            subnets: vec![SubnetRequest::new("10.88.3.0/24".parse().unwrap())],
+            ..request("asked")
+        };
+        let err = other.plan(&asked("bridge"), &host).unwrap_err().to_string();
+        assert!(err.contains("already used on the host"), "{err}");
+        let host = HostNetworking {
+            links: HashSet::from(["eth9".to_string()]),
+            ..host
+        };
+        assert!(other.plan(&asked("macvlan"), &host).is_ok());
     }
 
     #[test]
