@@ -67,8 +67,18 @@ pub fn ps_template_values(
     }
 }
 
+/// `ps`'s command for a template: as podman's, its first 17 characters and `...` when
+/// longer than that, unless `--no-trunc`.
+pub fn ps_command(command: &str, no_trunc: bool) -> String {
+    const SHOWN: usize = 17;
+    match command.char_indices().nth(SHOWN) {
+        Some((end, _)) if !no_trunc => format!("{}...", &command[..end]),
+        _ => command.to_string(),
+    }
+}
+
 /// One row of `ps`: the engine's summary, plus what podman's `ps --format` offers for
-/// people (a short id, human times, the status text).
+/// people (a short id, human times, the status text, the command cut short).
 pub fn ps_row(record: &ContainerRecord, no_trunc: bool) -> Value {
     let summary = ContainerSummary::new(record);
     let c = &record.config;
@@ -91,6 +101,10 @@ pub fn ps_row(record: &ContainerRecord, no_trunc: bool) -> Value {
             "Networks": c.net.networks.iter().map(|n| n.name.clone()).collect::<Vec<_>>(),
         }),
     );
+    let command = row["Command"].as_str().map(|c| ps_command(c, no_trunc));
+    if let Some(command) = command {
+        row["Command"] = json!(command);
+    }
     let started = record.state.started_at.map(|t| t.timestamp());
     ps_template_values(&mut row, c.created, started, no_trunc);
     row
@@ -195,5 +209,30 @@ pub fn image_header(field: &str) -> String {
         "ID" | "Id" => "IMAGE ID".into(),
         "CreatedSince" | "Created" | "CreatedAt" => "CREATED".into(),
         other => other.to_uppercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ps_command;
+
+    #[test]
+    fn ps_cuts_long_commands_as_podman() {
+        assert_eq!(ps_command("sleep 1000", false), "sleep 1000");
+        // Exactly 17 characters stay whole; more are cut to 17 and "...".
+        assert_eq!(ps_command("abcdefghijklmnopq", false), "abcdefghijklmnopq");
+        assert_eq!(
+            ps_command("sh -c head -c 100000 /dev/zero", false),
+            "sh -c head -c 100..."
+        );
+        assert_eq!(
+            ps_command("sh -c head -c 100000", true),
+            "sh -c head -c 100000"
+        );
+        // By characters, never inside one.
+        assert_eq!(
+            ps_command("échoéchoéchoéchoécho", false),
+            "échoéchoéchoéchoé..."
+        );
     }
 }

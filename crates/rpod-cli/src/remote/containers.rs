@@ -127,7 +127,7 @@ fn ps_row(item: &Value, no_trunc: bool) -> Value {
     let extra = json!({
         "ID": short_id(id, no_trunc),
         "Names": item["Names"].as_array().map(|names| names.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")).unwrap_or_default(),
-        "Command": item["Command"].as_array().map(|words| words.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")).unwrap_or_default(),
+        "Command": crate::inspect::ps_command(&item["Command"].as_array().map(|words| words.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")).unwrap_or_default(), no_trunc),
         "Created": created.map(|t| t.timestamp()).unwrap_or_default(),
         "CreatedHuman": created.map(human::ago).unwrap_or_default(),
         "RunningFor": created.map(human::ago).unwrap_or_default(),
@@ -1060,6 +1060,14 @@ mod tests {
         assert_eq!(row["ID"], "0123456789ab");
         assert_eq!(row["Names"], "web");
         assert_eq!(row["Command"], "sh -c true");
+        // Cut short as podman's: 17 characters and "...", unless --no-trunc.
+        let mut long = item.clone();
+        long["Command"] = json!(["sh", "-c", "head -c 100000 /dev/zero"]);
+        assert_eq!(ps_row(&long, false)["Command"], "sh -c head -c 100...");
+        assert_eq!(
+            ps_row(&long, true)["Command"],
+            "sh -c head -c 100000 /dev/zero"
+        );
         assert_eq!(row["Status"], "Exited (3) 2 minutes ago");
         assert_eq!(row["Ports"], "0.0.0.0:8080->80/tcp");
         assert_eq!(row["Created"], 1_767_225_600);
