@@ -3822,6 +3822,16 @@ fn import_and_container_sizes_through_both_apis() {
         service.podman_ok(&["run", "--rm", "pimported"]),
         "from podman import\n"
     );
+    // A Docker client's short name is Docker Hub's, as Docker (and podman's compat API)
+    // names it; a podman client's is local.
+    service
+        .rpod
+        .ok(&["image", "exists", "docker.io/library/imported:1"]);
+    service.rpod.ok(&["image", "exists", "localhost/pimported"]);
+    assert_eq!(
+        service.docker_ok(&["images", "--format", "{{.Repository}}:{{.Tag}}", "imported"]),
+        "imported:1\n"
+    );
     // A URL is not fetched.
     let out = service.docker_out(&["import", "http://127.0.0.1:9/x.tar", "x"]);
     assert!(!out.status.success());
@@ -5866,6 +5876,11 @@ fn build_step_settings_come_through_the_service() {
         "psteps",
         &ctx,
     ]);
+    // A Docker client's tag is Docker Hub's name, a podman client's a local one.
+    service
+        .rpod
+        .ok(&["image", "exists", "docker.io/library/dsteps"]);
+    service.rpod.ok(&["image", "exists", "localhost/psteps"]);
     let seen = service.rpod.ok(&["run", "--rm", "psteps", "cat", "/seen"]);
     let lines: Vec<&str> = seen.lines().collect();
     assert_eq!(lines[0], "0", "{seen}");

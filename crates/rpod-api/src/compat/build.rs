@@ -236,8 +236,8 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         .query_all("t")
         .into_iter()
         .filter(|t| !t.is_empty())
-        .map(String::from)
-        .collect();
+        .map(|t| super::images::new_image_name(ex, t.to_string()))
+        .collect::<ApiResult<_>>()?;
     let build_args = string_map(ex, "buildargs")?;
     let labels = string_map(ex, "labels")?;
     // podman-remote's `--annotation`: a JSON list of KEY=VALUE (or one per parameter).

@@ -64,7 +64,7 @@ pub fn tag(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
         .query("tag")
         .filter(|t| !t.is_empty())
         .unwrap_or("latest");
-    let new_name = format!("{repo}:{tag}");
+    let new_name = new_image_name(ex, format!("{repo}:{tag}"))?;
     context.engine.tag_image(name, &[new_name])?;
     ex.empty(201)
 }
@@ -100,6 +100,17 @@ fn change_params(ex: &Exchange) -> Vec<String> {
 }
 
 /// Import the request body (a root file system tarball, compressed or not) as an image.
+/// The name a client gives a new image (`repo` and `tag`, a build's `t`): a Docker
+/// client's short name is Docker Hub's (`snap:1` is `docker.io/library/snap:1`, as Docker
+/// and podman's compat API name it, and as the docker CLI then pushes it); a podman
+/// client's is local (`localhost/snap:1`), as the engine makes it.
+pub(crate) fn new_image_name(ex: &Exchange, name: String) -> ApiResult<String> {
+    match ex.flavour {
+        Flavour::Compat => Ok(rpod_engine::image::reference::normalize(&name)?),
+        Flavour::Libpod => Ok(name),
+    }
+}
+
 fn import_body(
     context: &Context,
     ex: &mut Exchange,
@@ -164,6 +175,7 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             (Some(repo), None) => Some(repo.to_string()),
             _ => None,
         };
+        let name = name.map(|n| new_image_name(ex, n)).transpose()?;
         let record = import_body(context, ex, name)?;
         let mut body = ex.start_stream(200, "application/json")?;
         let line = json!({ "status": format!("sha256:{}", record.id) });
@@ -318,6 +330,7 @@ pub fn commit(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         (None, Some(_)) => return Err(ApiError::bad_request("a tag needs a repo")),
         (None, None) => None,
     };
+    let name = name.map(|n| new_image_name(ex, n)).transpose()?;
     let changes = ex
         .req
         .query_all("changes")
