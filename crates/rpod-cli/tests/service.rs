@@ -5987,7 +5987,11 @@ fn docker_builds_images_through_the_service() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(shown.contains("building for docker"), "{shown}");
-    assert!(shown.contains("Successfully tagged dbuilt"), "{shown}");
+    // As Docker says it: the familiar name, with its tag.
+    assert!(
+        shown.contains("Successfully tagged dbuilt:latest\n"),
+        "{shown}"
+    );
     // The steps on the host's network (`--network host`): more than a loopback.
     std::fs::write(
         dir.join("Hostnet"),

@@ -392,9 +392,14 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                     &json!({ "stream": format!("Successfully built {}\n", image.id.get(..12).unwrap_or(&image.id)) }),
                 );
                 for tag in &tags {
+                    // As Docker words it: Docker Hub's names without the domain.
+                    let shown = tag
+                        .strip_prefix("docker.io/library/")
+                        .or_else(|| tag.strip_prefix("docker.io/"))
+                        .unwrap_or(tag);
                     send_line(
                         &mut out,
-                        &json!({ "stream": format!("Successfully tagged {tag}\n") }),
+                        &json!({ "stream": format!("Successfully tagged {shown}\n") }),
                     );
                 }
             }
