@@ -566,6 +566,23 @@ struct Volume {
     rest: BTreeMap<String, Value>,
 }
 
+impl Volume {
+    /// How many sources the volume names (`hostPath`, `emptyDir`, ...).
+    fn sources(&self) -> usize {
+        [
+            self.host_path.is_some(),
+            self.empty_dir.is_some(),
+            self.persistent_volume_claim.is_some(),
+            self.config_map.is_some(),
+            self.secret.is_some(),
+            self.image.is_some(),
+        ]
+        .into_iter()
+        .filter(|given| *given)
+        .count()
+    }
+}
+
 /// An `image` volume (Kubernetes 1.31's): a local or pulled image's files, read-only.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -1199,6 +1216,13 @@ fn plan_pod(
         spec.volumes.iter().map(|v| (v.name.as_str(), v)).collect();
     for (i, volume) in spec.volumes.iter().enumerate() {
         check_rest(&format!("{at}.volumes[{i}]"), &volume.rest)?;
+        // Kubernetes takes one source per volume: a second would be read over.
+        if volume.sources() > 1 {
+            return Err(bad(
+                &format!("{at}.volumes[{i}]"),
+                format!("volume {:?} has more than one source", volume.name),
+            ));
+        }
     }
     let mut infra_options = CreateOptions {
         network: spec
@@ -2505,6 +2529,11 @@ spec:
                 "pullPolicy: Never",
                 "pullPolicy: Never, extra: 1",
                 "volumes[0].image.extra",
+            ),
+            (
+                "- {name: tools, image:",
+                "- {name: tools, emptyDir: {}, image:",
+                "more than one source",
             ),
         ] {
             let bad = yaml.replace(from, to);
