@@ -99,7 +99,6 @@ fn change_params(ex: &Exchange) -> Vec<String> {
         .collect()
 }
 
-/// Import the request body (a root file system tarball, compressed or not) as an image.
 /// The name a client gives a new image (`repo` and `tag`, a build's `t`): a Docker
 /// client's short name is Docker Hub's (`snap:1` is `docker.io/library/snap:1`, as Docker
 /// and podman's compat API name it, and as the docker CLI then pushes it); a podman
@@ -111,6 +110,7 @@ pub(crate) fn new_image_name(ex: &Exchange, name: String) -> ApiResult<String> {
     }
 }
 
+/// Import the request body (a root file system tarball, compressed or not) as an image.
 fn import_body(
     context: &Context,
     ex: &mut Exchange,
