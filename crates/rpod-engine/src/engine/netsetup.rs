@@ -584,10 +584,7 @@ fn expected_attachments(options: &NetworkOptions) -> BTreeMap<String, Attachment
 }
 
 /// Wait until aardvark-dns answers for the container on the gateways of its networks with
-/// DNS (netavark returns before aardvark-dns has loaded what it wrote). A name DNS cannot
-/// ask for as one label (`tender_northcutt`, every random name) is asked by the short ID
-/// aardvark-dns also answers for: an answer for it shows the new entries loaded, where any
-/// answer could come from the listener before its reload.
+/// DNS (netavark returns before aardvark-dns has loaded what it wrote; `dns_ready`).
 fn wait_for_dns(
     attachments: &BTreeMap<String, Attachment>,
     container_name: &str,
@@ -602,35 +599,8 @@ fn wait_for_dns(
     if gateways.is_empty() {
         return;
     }
-    crate::network::dns_ready::wait_for_answers(
-        &gateways,
-        dns_probe_name(container_name, container_id),
-    );
-}
-
-/// The name `wait_for_dns` asks aardvark-dns for: the container's, or its short ID.
-fn dns_probe_name<'a>(container_name: &'a str, container_id: &'a str) -> &'a str {
-    match crate::network::dns_ready::is_plain_label(container_name) {
-        true => container_name,
-        false => container_id.get(..12).unwrap_or(container_id),
-    }
+    crate::network::dns_ready::wait_for_answers(&gateways, container_name, container_id);
 }
 
 /// The search domain aardvark-dns answers under (netavark's constant).
 const DNS_SEARCH_DOMAIN: &str = "dns.podman";
-
-#[cfg(test)]
-mod tests {
-    /// A name DNS can ask for as one label is asked; another (every random name) gives way
-    /// to the short ID, which aardvark-dns answers for once it has loaded the container.
-    #[test]
-    fn aardvark_is_asked_for_a_name_it_can_answer() {
-        let id = "3c259ecdb762aa0f9d1e8b6f6c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d";
-        assert_eq!(super::dns_probe_name("web", id), "web");
-        assert_eq!(
-            super::dns_probe_name("tender_northcutt", id),
-            "3c259ecdb762"
-        );
-        assert_eq!(super::dns_probe_name("a.b", id), "3c259ecdb762");
-    }
-}

@@ -6,7 +6,10 @@
 //! "connection refused" from its network's gateway (a busy host makes the window tens of
 //! milliseconds). So after the setup, each gateway that serves DNS is asked for the
 //! container's own name, from the host, until it answers with an address: then the
-//! listener is up and knows the container. Bounded: a gateway that does not answer in time
+//! listener is up and knows the container. A name DNS cannot carry as one label
+//! (`tender_northcutt`, every random name) is asked by the short ID aardvark-dns also
+//! answers for: any answer at all could come from the listener before its reload, which
+//! then drops its sockets for a moment. Bounded: a gateway that does not answer in time
 //! leaves the container to start as it would have.
 //!
 //! The query is written by hand: it is one fixed question of a dozen bytes, and the answer
@@ -28,33 +31,35 @@ const NAME_WAIT: Duration = Duration::from_millis(500);
 /// The query ID rpod's probes carry.
 const QUERY_ID: u16 = 0x7270;
 
-/// Wait until aardvark-dns on each of `gateways` answers for `name` (see the module's
-/// comment). A name DNS cannot carry as one label (dots, underscores) is not asked for:
-/// then any answer shows the listener up.
-pub fn wait_for_answers(gateways: &[IpAddr], name: &str) {
+/// Wait until aardvark-dns on each of `gateways` answers for the container named
+/// `container_name` with ID `container_id` (see the module's comment).
+pub fn wait_for_answers(gateways: &[IpAddr], container_name: &str, container_id: &str) {
     let deadline = Instant::now() + WAIT_LIMIT;
-    let asked = if is_plain_label(name) {
-        name
-    } else {
-        "localhost"
-    };
-    let need_address = asked == name;
+    let asked = probe_name(container_name, container_id);
     for gateway in gateways {
-        wait_for_one(SocketAddr::new(*gateway, 53), asked, need_address, deadline);
+        wait_for_one(SocketAddr::new(*gateway, 53), asked, deadline);
+    }
+}
+
+/// The name aardvark-dns is asked for: the container's, or its short ID.
+fn probe_name<'a>(container_name: &'a str, container_id: &'a str) -> &'a str {
+    if is_plain_label(container_name) {
+        container_name
+    } else {
+        container_id.get(..12).unwrap_or(container_id)
     }
 }
 
 /// Whether `name` is one DNS label aardvark-dns answers for as a container's name.
-pub(crate) fn is_plain_label(name: &str) -> bool {
+fn is_plain_label(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-/// Ask `server` until it answers (with an address for `name` when `need_address`), the
-/// deadline passes, or it answered without one for `NAME_WAIT`. Returns how many queries
-/// were sent.
-fn wait_for_one(server: SocketAddr, name: &str, need_address: bool, deadline: Instant) -> u32 {
+/// Ask `server` until it answers with an address for `name`, the deadline passes, or it
+/// answered without one for `NAME_WAIT`. Returns how many queries were sent.
+fn wait_for_one(server: SocketAddr, name: &str, deadline: Instant) -> u32 {
     let local = match server.ip() {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
@@ -77,7 +82,7 @@ fn wait_for_one(server: SocketAddr, name: &str, need_address: bool, deadline: In
             Err(_) => None,
         };
         match received.and_then(|n| answer_count(&buffer[..n])) {
-            Some(count) if count > 0 || !need_address => return sent,
+            Some(count) if count > 0 => return sent,
             Some(_) => {
                 let since = *first_answer.get_or_insert_with(Instant::now);
                 if since.elapsed() >= NAME_WAIT {
@@ -139,6 +144,16 @@ mod tests {
         assert!(is_plain_label("web-1") && !is_plain_label("my.app") && !is_plain_label("a_b"));
     }
 
+    /// A name DNS can ask for as one label is asked; another (every random name) gives way
+    /// to the short ID, which aardvark-dns answers for once it has loaded the container.
+    #[test]
+    fn aardvark_is_asked_for_a_name_it_can_answer() {
+        let id = "3c259ecdb762aa0f9d1e8b6f6c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d";
+        assert_eq!(probe_name("web", id), "web");
+        assert_eq!(probe_name("tender_northcutt", id), "3c259ecdb762");
+        assert_eq!(probe_name("a.b", id), "3c259ecdb762");
+    }
+
     /// A stand-in for aardvark-dns: answers the first `empty` queries without an
     /// answer, the rest with one; counts the queries it got.
     fn listener(empty: u32) -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicU32>) {
@@ -164,17 +179,14 @@ mod tests {
     fn the_wait_ends_when_the_name_is_answered() {
         let (server, _) = listener(3);
         let deadline = Instant::now() + WAIT_LIMIT;
-        assert_eq!(wait_for_one(server, "web", true, deadline), 4);
-        // Any answer will do when the name is not asked for.
-        let (server, _) = listener(3);
-        assert_eq!(wait_for_one(server, "localhost", false, deadline), 1);
+        assert_eq!(wait_for_one(server, "web", deadline), 4);
     }
 
     #[test]
     fn a_listener_that_never_knows_the_name_is_left_after_a_while() {
         let (server, count) = listener(u32::MAX);
         let began = Instant::now();
-        let sent = wait_for_one(server, "web", true, began + WAIT_LIMIT);
+        let sent = wait_for_one(server, "web", began + WAIT_LIMIT);
         assert!(sent > 1 && count.load(std::sync::atomic::Ordering::SeqCst) >= sent - 1);
         assert!(began.elapsed() >= NAME_WAIT && began.elapsed() < WAIT_LIMIT);
     }
@@ -186,7 +198,7 @@ mod tests {
         let server = unused.local_addr().unwrap();
         drop(unused);
         let began = Instant::now();
-        wait_for_one(server, "web", true, began + Duration::from_millis(100));
+        wait_for_one(server, "web", began + Duration::from_millis(100));
         let waited = began.elapsed();
         assert!(waited >= Duration::from_millis(100) && waited < Duration::from_secs(1));
     }
