@@ -393,10 +393,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                 );
                 for tag in &tags {
                     // As Docker words it: Docker Hub's names without the domain.
-                    let shown = tag
-                        .strip_prefix("docker.io/library/")
-                        .or_else(|| tag.strip_prefix("docker.io/"))
-                        .unwrap_or(tag);
+                    let shown = rpod_engine::image::reference::familiar(tag);
                     send_line(
                         &mut out,
                         &json!({ "stream": format!("Successfully tagged {shown}\n") }),

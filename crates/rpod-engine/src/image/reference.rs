@@ -197,6 +197,18 @@ pub fn lookup_candidates(text: &str) -> Result<Vec<String>> {
     ])
 }
 
+/// A full name as Docker shows it: Docker Hub's without its domain (and `library/`),
+/// others whole (`docker.io/library/web:1` is `web:1`, `docker.io/team/app:1` `team/app:1`).
+pub fn familiar(name: &str) -> &str {
+    let hub = name
+        .strip_prefix(DEFAULT_DOMAIN)
+        .and_then(|rest| rest.strip_prefix('/'));
+    match hub {
+        Some(rest) => rest.strip_prefix("library/").unwrap_or(rest),
+        None => name,
+    }
+}
+
 /// Split a full name into repository and tag for listings (`<none>` when missing).
 pub fn repository_and_tag(name: &str) -> (String, String) {
     let without_digest = name.split('@').next().unwrap_or(name);
@@ -221,6 +233,14 @@ pub fn rows_of_names(names: &[String]) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn familiar_names_as_docker_shows_them() {
+        assert_eq!(familiar("docker.io/library/web:1"), "web:1");
+        assert_eq!(familiar("docker.io/team/app:1"), "team/app:1");
+        assert_eq!(familiar("localhost/web:1"), "localhost/web:1");
+        assert_eq!(familiar("docker.io.example/x:1"), "docker.io.example/x:1");
+    }
 
     #[test]
     fn docker_hub_short_names() {
