@@ -1253,7 +1253,8 @@ fn plan_pod(
     };
     for (path, container, init) in all {
         check_rest(&path, &container.rest)?;
-        let mut options = container_options(container, &path, &volumes, maps, &fields)?;
+        let (mut options, pod_id_env) =
+            container_options(container, &path, &volumes, maps, &fields)?;
         options.name = Some(format!("{name}-{}", container.name));
         let own_seccomp = container
             .security_context
@@ -1320,7 +1321,7 @@ fn plan_pod(
             pull,
             make_dirs,
             seccomp_profile,
-            pod_id_env: pod_id_env(container),
+            pod_id_env,
         };
         if init {
             init_containers.push(planned);
@@ -1465,13 +1466,15 @@ impl DataFiles<'_> {
     }
 }
 
+/// A container of the pod as create options, with the variables that read the pod's ID
+/// (filled once the pod is made).
 fn container_options(
     container: &Container,
     path: &str,
     volumes: &BTreeMap<&str, &Volume>,
     maps: &KubeData,
     pod: &PodFields,
-) -> Result<CreateOptions> {
+) -> Result<(CreateOptions, Vec<String>)> {
     if container.image.is_empty() {
         return Err(bad(&format!("{path}.image"), "a container needs an image"));
     }
@@ -1535,8 +1538,11 @@ fn container_options(
             }
         }
     }
+    // The variables whose (last) value is the pod's ID, set once the pod is made.
+    let mut pod_id_env: Vec<String> = Vec::new();
     for (e, var) in container.env.iter().enumerate() {
         let at = format!("{path}.env[{e}].valueFrom");
+        let mut reads_pod_id = false;
         let value = match &var.value_from {
             None => Some(var.value.clone().unwrap_or_default()),
             Some(from)
@@ -1549,6 +1555,7 @@ fn container_options(
                     Some(field) => {
                         let field: FieldRef =
                             serde_norway::from_value(field.clone()).map_err(|e| bad(&at, e))?;
+                        reads_pod_id = field.field_path == POD_UID_FIELD;
                         pod_field(pod, &field.field_path, &format!("{at}.fieldRef"))?
                     }
                     None => {
@@ -1601,6 +1608,10 @@ fn container_options(
                 .env
                 .retain(|e| e.split('=').next() != Some(var.name.as_str()));
             options.env.push(format!("{}={value}", var.name));
+            pod_id_env.retain(|n| n != &var.name);
+            if reads_pod_id {
+                pod_id_env.push(var.name.clone());
+            }
         }
     }
     if let Some(resources) = &container.resources {
@@ -1676,7 +1687,7 @@ fn container_options(
                 .map_err(|e| bad(&format!("{at}.subPath"), e))?,
         });
     }
-    Ok(options)
+    Ok((options, pod_id_env))
 }
 
 /// Whether an emptyDir is a tmpfs (`medium: Memory`).
@@ -1963,26 +1974,8 @@ fn memory_quantity(value: &Value, at: &str) -> Result<i64> {
 /// The `fieldRef` that reads the pod's ID, filled in when the pod is made.
 const POD_UID_FIELD: &str = "metadata.uid";
 
-/// The container's variables whose last definition reads the pod's ID.
-fn pod_id_env(container: &Container) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for var in &container.env {
-        names.retain(|n| n != &var.name);
-        let path = var
-            .value_from
-            .as_ref()
-            .and_then(|from| from.get("fieldRef"))
-            .and_then(|field| field.get("fieldPath"))
-            .and_then(Value::as_str);
-        if path == Some(POD_UID_FIELD) {
-            names.push(var.name.clone());
-        }
-    }
-    names
-}
-
 /// A `fieldRef`'s value: the pod's name, one of its labels or annotations; empty for
-/// its ID until the pod is made (`pod_id_env`).
+/// its ID until the pod is made (`PlannedContainer::pod_id_env`).
 fn pod_field(pod: &PodFields, path: &str, at: &str) -> Result<String> {
     let keyed = |prefix: &str| {
         path.strip_prefix(prefix)?
