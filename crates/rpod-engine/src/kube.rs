@@ -1353,7 +1353,11 @@ fn plan_pod(
             let at = format!("{at}.volumes[{i}].image");
             check_rest(&at, &source.rest)?;
             let pull = pull_policy(source.pull_policy.as_deref(), &format!("{at}.pullPolicy"))?;
-            volume_images.push((source.reference.clone(), pull));
+            // Two volumes of one image and policy are one pull.
+            let wanted = (source.reference.clone(), pull);
+            if !volume_images.contains(&wanted) {
+                volume_images.push(wanted);
+            }
         }
         if let Some(source) = &volume.config_map {
             let at = format!("{at}.volumes[{i}].configMap");
@@ -2487,8 +2491,10 @@ spec:
         use crate::mounts::MountKind;
         let yaml = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  \
             - name: a\n    image: demo\n    volumeMounts:\n    \
-            - {name: tools, mountPath: /t}\n    - {name: tools, mountPath: /bin2, subPath: bin}\n  \
+            - {name: tools, mountPath: /t}\n    - {name: tools, mountPath: /bin2, subPath: bin}\n    \
+            - {name: again, mountPath: /again}\n  \
             volumes:\n  - {name: tools, image: {reference: 'localhost/tools:1', pullPolicy: Never}}\n  \
+            - {name: again, image: {reference: 'localhost/tools:1', pullPolicy: Never}}\n  \
             - {name: unused, image: {reference: other}}\n";
         let pods = plan(yaml, &[]).unwrap();
         assert_eq!(
@@ -2496,7 +2502,7 @@ spec:
             [("localhost/tools:1".to_string(), PullPolicy::Never)]
         );
         let mounts = &pods[0].containers[0].options.mounts;
-        assert_eq!(mounts.len(), 2);
+        assert_eq!(mounts.len(), 3);
         for mount in mounts {
             assert_eq!(mount.kind, MountKind::Image);
             assert_eq!(mount.source, std::path::Path::new("localhost/tools:1"));
