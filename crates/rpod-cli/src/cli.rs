@@ -60,6 +60,25 @@ pub struct Cli {
     /// /usr/share/containers/oci/hooks.d, or rpod.conf's hooks_dir).
     #[arg(long = "hooks-dir", global = true)]
     pub hooks_dirs: Vec<PathBuf>,
+    /// Where volumes live (default: ROOT/volumes, or rpod.conf's volume_path): the store
+    /// records it the first time and refuses another one later.
+    #[arg(long = "volumepath", global = true)]
+    pub volume_path: Option<PathBuf>,
+    /// Where networks are defined (default: ROOT/networks, or rpod.conf's
+    /// network_config_dir).
+    #[arg(long = "network-config-dir", global = true)]
+    pub network_config_dir: Option<PathBuf>,
+    /// Log messages go to the system log (/dev/log) as well as to standard error; also
+    /// those of the cleanup after a container's exit.
+    #[arg(long, global = true)]
+    pub syslog: bool,
+    /// Not supported: podman's libpod namespaces (separate views of one store); only the
+    /// default, empty one.
+    #[arg(long, global = true)]
+    pub namespace: Option<String>,
+    /// Not supported: rpod has no slirp4netns or pasta networking for it to name.
+    #[arg(long = "network-cmd-path", global = true)]
+    pub network_cmd_path: Option<PathBuf>,
     /// Be a client of a REST service (`rpod system service`, or podman's) instead of using
     /// a store here: the default connection's, else RUNROOT/rpod.sock.
     #[arg(short = 'r', long, global = true)]

@@ -10,6 +10,7 @@ mod inspect;
 mod parse_errors;
 mod parser;
 mod remote;
+mod system_log;
 mod terminal;
 
 use cli::{
@@ -17,18 +18,48 @@ use cli::{
 };
 use rpod_engine::{Engine, EngineOptions};
 
-fn init_logging(level: &str) {
+fn init_logging(level: &str, syslog: bool) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = match level {
         "fatal" | "panic" => "error",
         other => other,
     };
-    tracing_subscriber::fmt()
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .without_time()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .without_time();
+    let (system_log, unreachable) = match syslog {
+        false => (None, None),
+        true => {
+            match system_log::SystemLog::connect(std::path::Path::new(system_log::SYSTEM_LOG)) {
+                Ok(log) => (Some(log), None),
+                Err(e) => (None, Some(e)),
+            }
+        }
+    };
+    // The syslog message carries its level in its priority.
+    let system_log = system_log.map(|log| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(log)
+            .with_target(false)
+            .with_ansi(false)
+            .with_level(false)
+            .without_time()
+    });
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::EnvFilter::new(filter))
+        .with(stderr)
+        .with(system_log)
         .init();
+    if let Some(e) = unreachable {
+        // As podman: the command goes on with its messages on stderr only.
+        tracing::warn!(
+            "--syslog: the system log at {} cannot be reached: {e}",
+            system_log::SYSTEM_LOG
+        );
+    }
 }
 
 /// Global flags podman has that change nothing in rpod are checked, so that a value rpod
@@ -60,6 +91,20 @@ fn check_global_flags(cli: &Cli) -> Result<(), exit::Failure> {
             )))
         }
     }
+    if cli.namespace.as_ref().is_some_and(|n| !n.is_empty()) {
+        return Err(exit::usage(
+            "--namespace is not supported: rpod's store has one view of its containers, pods and volumes",
+        ));
+    }
+    if cli
+        .network_cmd_path
+        .as_ref()
+        .is_some_and(|p| !p.as_os_str().is_empty())
+    {
+        return Err(exit::usage(
+            "--network-cmd-path is not supported: rpod has no slirp4netns or pasta networking",
+        ));
+    }
     if let Some(dir) = &cli.tmpdir {
         if !dir.is_dir() {
             return Err(exit::usage(format!(
@@ -82,23 +127,30 @@ fn silence_stdout() -> Result<(), exit::Failure> {
 }
 
 /// The global options a nested rpod needs to work on the same store as this one.
-fn global_options(
-    root: &std::path::Path,
-    runroot: &std::path::Path,
-    runtime: &str,
-    conmon: &Option<std::path::PathBuf>,
-) -> Vec<String> {
+fn global_options(cli: &Cli) -> Vec<String> {
     let mut options = vec![
         "--root".to_string(),
-        root.display().to_string(),
+        cli.root.display().to_string(),
         "--runroot".to_string(),
-        runroot.display().to_string(),
+        cli.runroot.display().to_string(),
         "--runtime".to_string(),
-        runtime.to_string(),
+        cli.runtime.clone(),
     ];
-    if let Some(conmon) = conmon {
+    if let Some(conmon) = &cli.conmon {
         options.push("--conmon".into());
         options.push(conmon.display().to_string());
+    }
+    for dir in &cli.hooks_dirs {
+        options.push(format!("--hooks-dir={}", dir.display()));
+    }
+    if let Some(path) = &cli.volume_path {
+        options.push(format!("--volumepath={}", path.display()));
+    }
+    if let Some(dir) = &cli.network_config_dir {
+        options.push(format!("--network-config-dir={}", dir.display()));
+    }
+    if cli.syslog {
+        options.push("--syslog".into());
     }
     options
 }
@@ -141,6 +193,9 @@ fn open_engine(cli: &Cli) -> anyhow::Result<Engine> {
         events: cli.events_backend != "none",
         cgroup_root: rpod_engine::stats::CGROUP_ROOT.into(),
         hooks_dirs: cli.hooks_dirs.clone(),
+        volume_path: cli.volume_path.clone(),
+        network_config_dir: cli.network_config_dir.clone(),
+        syslog: cli.syslog,
     })?)
 }
 
@@ -216,6 +271,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32, exit::Failure> {
         return s::service(engine, &cli.runroot, args);
     }
     let e = &engine;
+    let nested_options = global_options(&cli);
     match cli.command {
         Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => c::create(e, a),
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => c::run(e, a, preserved),
@@ -251,7 +307,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32, exit::Failure> {
             let globals = commands::runlabel::Globals {
                 exe: std::env::current_exe()
                     .map_err(|e| exit::usage(format!("rpod's executable: {e}")))?,
-                options: global_options(&cli.root, &cli.runroot, &cli.runtime, &cli.conmon),
+                options: nested_options,
             };
             commands::runlabel::runlabel(e, globals, a)
         }
@@ -414,7 +470,7 @@ fn main() {
     if !talks_to_monitor_sockets(&cli.command) {
         default_sigpipe();
     }
-    init_logging(&cli.log_level);
+    init_logging(&cli.log_level, cli.syslog);
     let code = match run(cli, &matches) {
         Ok(code) => code,
         Err(failure) => {

@@ -1743,6 +1743,20 @@ fn global_flags_and_repeated_flags_as_podman() {
             "{err}"
         );
     }
+    // --syslog: without a system log the command goes on and says so, as podman's.
+    let out = rpod.run(&["--syslog", "ps", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    if !std::path::Path::new("/dev/log").exists() {
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("--syslog: the system log at /dev/log cannot be reached"),
+            "{err}"
+        );
+    }
+    for flag in ["--namespace=x", "--network-cmd-path=/usr/bin/slirp4netns"] {
+        let err = rpod.fails(&[flag, "ps"], 125);
+        assert!(err.contains("not supported"), "{err}");
+    }
     let tmp = tempfile::tempdir().unwrap();
     rpod.ok(&["--tmpdir", &tmp.path().display().to_string(), "ps"]);
     rpod.fails(&["--tmpdir", "/nonexistent/dir", "ps"], 125);

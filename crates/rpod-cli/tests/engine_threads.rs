@@ -79,6 +79,9 @@ fn engine_with_demo() -> (tempfile::TempDir, Arc<Engine>) {
         events: true,
         cgroup_root: rpod_engine::stats::CGROUP_ROOT.into(),
         hooks_dirs: Vec::new(),
+        volume_path: None,
+        network_config_dir: None,
+        syslog: false,
     })
     .unwrap();
     engine

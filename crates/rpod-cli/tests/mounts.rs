@@ -294,6 +294,88 @@ fn named_volumes_outlive_containers_and_are_guarded() {
 }
 
 /// A tarball of busybox plus `extra` entries (directories end in `/`; `->` makes a symlink).
+/// `--volumepath`: volumes live where it says; the store records it the first time, so
+/// later commands (and the exit command of a `--rm` container with an anonymous volume)
+/// find them without the flag, and another path is refused, leaving everything as it was.
+#[test]
+fn volumes_live_in_the_volume_path_the_store_records() {
+    use std::os::unix::fs::PermissionsExt;
+    let rpod = Rpod::with_image("crun");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let vols = elsewhere.path().join("vols");
+    let vols_flag = format!("--volumepath={}", vols.display());
+    rpod.ok(&[&vols_flag, "volume", "create", "kept"]);
+    let data = vols.join("kept/_data");
+    assert_eq!(
+        rpod.ok(&["volume", "inspect", "--format", "{{.Mountpoint}}", "kept"]),
+        format!("{}\n", data.display())
+    );
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&vols), 0o700);
+    assert_eq!(mode(&vols.join("kept")), 0o700);
+    assert!(!rpod.root().join("volumes").exists());
+    assert_eq!(
+        rpod.ok(&["info", "--format", "{{.Store.VolumePath}}"]),
+        format!("{}\n", vols.display())
+    );
+    // Without the flag: written through a container, an anonymous volume made and removed
+    // there by `--rm`.
+    rpod.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "kept:/data",
+        "-v",
+        "/scratch",
+        "demo",
+        "sh",
+        "-c",
+        "echo saved > /data/file && touch /scratch/x",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(data.join("file")).unwrap(),
+        "saved\n"
+    );
+    assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "kept\n");
+    let left: Vec<_> = std::fs::read_dir(&vols)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["kept"]);
+    // Another path, by flag or by rpod.conf, is refused and changes nothing.
+    let other = format!("--volumepath={}", elsewhere.path().join("other").display());
+    let err = rpod.fails(&[&other, "volume", "ls"], 125);
+    assert!(
+        err.contains(&format!("has volumes in {}", vols.display())),
+        "{err}"
+    );
+    rpod.set_config(&format!(
+        "{NO_NETWORK_CONFIG}[engine]\nvolume_path = \"{}\"\n",
+        rpod.root().join("volumes").display()
+    ));
+    rpod.fails(&["volume", "ls"], 125);
+    rpod.set_config(&format!(
+        "{NO_NETWORK_CONFIG}[engine]\nvolume_path = \"{}\"\n",
+        vols.display()
+    ));
+    assert_eq!(rpod.ok(&["volume", "ls", "-q"]), "kept\n");
+    assert!(!elsewhere.path().join("other").exists());
+    // A volume path is a flag of the local store.
+    let remote = std::process::Command::new(env!("CARGO_BIN_EXE_rpod"))
+        .args(["--url", "unix:///nonexistent.sock", &vols_flag, "ps"])
+        .output()
+        .unwrap();
+    assert_eq!(remote.status.code(), Some(125));
+    let err = stderr_of(&remote);
+    assert!(
+        err.contains("--volumepath is a flag of the local store"),
+        "{err}"
+    );
+    rpod.ok(&["volume", "rm", "kept"]);
+    assert!(!vols.join("kept").exists());
+}
+
 #[test]
 fn volumes_from_shares_another_containers_mounts() {
     let rpod = Rpod::with_image("runc");

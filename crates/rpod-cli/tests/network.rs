@@ -2051,6 +2051,90 @@ fn a_bridge_another_stores_network_uses_is_left_to_it() {
     assert_network_gone("rpodt97", "10.93.97.");
 }
 
+/// `--network-config-dir` (and rpod.conf's `network_config_dir`): networks are defined
+/// there; a container on one of them is torn down by its exit command (which is given the
+/// directory); without it the network is not known, as podman's.
+#[test]
+fn networks_are_defined_in_the_network_config_dir() {
+    let rpod = Rpod::with_image("crun");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let nets = elsewhere.path().join("nets");
+    let dir_flag = format!("--network-config-dir={}", nets.display());
+    rpod.ok(&[
+        &dir_flag,
+        "network",
+        "create",
+        "--subnet",
+        "10.93.201.0/24",
+        "--interface-name",
+        "rpodt201",
+        "elsewhere",
+    ]);
+    assert!(nets.join("elsewhere.json").is_file());
+    assert!(!rpod.root().join("networks/elsewhere.json").exists());
+    let listed = rpod.ok(&[&dir_flag, "network", "ls", "--format", "{{.Name}}"]);
+    assert!(listed.lines().any(|l| l == "elsewhere"), "{listed}");
+    let listed = rpod.ok(&["network", "ls", "--format", "{{.Name}}"]);
+    assert!(!listed.contains("elsewhere"), "{listed}");
+    rpod.ok(&[
+        &dir_flag,
+        "run",
+        "-d",
+        "--name",
+        "away",
+        "--network",
+        "elsewhere",
+        "demo",
+        "sleep",
+        "300",
+    ]);
+    let address = rpod.ok(&["exec", "away", "ip", "-4", "-o", "addr", "show", "eth0"]);
+    assert!(address.contains("10.93.201."), "{address}");
+    // Killed by a command without the flag: the exit command tears the network down.
+    rpod.ok(&["kill", "away"]);
+    wait_until("the exit command's teardown", || {
+        network_leftovers(&rpod, "rpodt201", "10.93.201.").is_empty()
+    });
+    assert_eq!(rpod.inspect("away", "{{.State.Status}}"), "exited");
+    // A restart policy's start comes from the exit command, which finds the network.
+    rpod.ok(&[
+        &dir_flag,
+        "run",
+        "-d",
+        "--name",
+        "again",
+        "--restart",
+        "on-failure:1",
+        "--network",
+        "elsewhere",
+        "demo",
+        "sh",
+        "-c",
+        "echo ran; sleep 0.2; exit 3",
+    ]);
+    wait_until("the restart and the second exit", || {
+        rpod.ok(&["logs", "again"]) == "ran\nran\n"
+            && rpod.inspect("again", "{{.State.Status}}") == "exited"
+    });
+    assert_eq!(rpod.inspect("again", "{{.RestartCount}}"), "1");
+    rpod.ok(&["rm", "again"]);
+    let err = rpod.fails(&["start", "away"], 125);
+    assert!(err.contains("network not found"), "{err}");
+    rpod.set_config(&format!(
+        "{NO_NETWORK_CONFIG}[network]\nnetwork_config_dir = \"{}\"\n",
+        nets.display()
+    ));
+    rpod.ok(&["start", "away"]);
+    rpod.ok(&["rm", "-f", "-t", "0", "away"]);
+    assert_eq!(
+        network_leftovers(&rpod, "rpodt201", "10.93.201."),
+        Vec::<String>::new()
+    );
+    rpod.ok(&["network", "rm", "elsewhere"]);
+    assert!(!nets.join("elsewhere.json").exists());
+    assert_network_gone("rpodt201", "10.93.201.");
+}
+
 /// `kube play` on a bridged store: a pod's `hostPort` (on `hostIP`) reaches its container,
 /// a container's `securityContext` (user, group, read-only root, dropped capabilities)
 /// holds inside it, `hostNetwork` puts a pod in the host's namespace; `kube down` leaves

@@ -10,6 +10,8 @@
 //! [network]
 //! default_network = "rpod"         # the network `bridge` means
 //! default_subnet = "10.88.0.0/16"  # its subnet, when rpod creates it
+//! network_config_dir = "/var/lib/rpod/networks"  # where networks are defined (default:
+//!                                  # ROOT/networks; podman's files there are read as well)
 //!
 //! [engine]
 //! criu_path = "/usr/sbin/criu"     # CRIU for checkpoint/restore
@@ -17,6 +19,8 @@
 //! helper_binaries_dir = ["/usr/local/libexec/podman"]  # searched first for netavark, aardvark-dns
 //! ssh_config = "/root/.ssh/config" # OpenSSH's configuration for `image scp` (ssh -F)
 //! hooks_dir = ["/usr/share/containers/oci/hooks.d"]  # OCI hook definitions (oci-hooks(5))
+//! volume_path = "/srv/volumes"     # where volumes live (default: ROOT/volumes); the store
+//!                                  # records it the first time and refuses another later
 //!
 //! [engine.volume_plugins]
 //! nfs = "/run/docker/plugins/nfs.sock"   # `volume create --driver nfs`: a volume plugin
@@ -149,6 +153,9 @@ pub struct EngineSection {
     /// The OCI hook directories (`hooks.rs`), later ones masking earlier ones' files of the
     /// same name; `--hooks-dir` wins over it (default: podman's).
     pub hooks_dir: Option<Vec<std::path::PathBuf>>,
+    /// Where the local driver's volumes live; `--volumepath` wins over it. The store
+    /// records the first one it is opened with (`Store::volume_path`).
+    pub volume_path: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -170,6 +177,9 @@ pub struct NetworkSection {
     /// The default network's subnet when rpod creates it (`10.88.0.0/16`, or the first free
     /// one after it when a host route already covers it).
     pub default_subnet: Option<ipnet::Ipv4Net>,
+    /// Where the network definitions live (default: ROOT/networks); `--network-config-dir`
+    /// wins over it.
+    pub network_config_dir: Option<PathBuf>,
 }
 
 impl EngineConfig {

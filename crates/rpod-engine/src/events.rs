@@ -256,6 +256,7 @@ mod tests {
             root: dir.join("root"),
             runroot: dir.join("run"),
             keep_free: crate::free_space::TEST_KEEP_FREE,
+            volumes: dir.join("root/volumes"),
         }
     }
 

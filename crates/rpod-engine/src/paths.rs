@@ -21,6 +21,13 @@ pub struct Roots {
     pub runroot: PathBuf,
     /// The free space left on the root's file system when outside data is written there.
     pub keep_free: KeepFree,
+    /// Where the local driver's volumes live (`--volumepath`; `default_volumes` by default).
+    pub volumes: PathBuf,
+}
+
+/// Where a store under `root` keeps its volumes unless told otherwise.
+pub fn default_volumes(root: &Path) -> PathBuf {
+    root.join("volumes")
 }
 
 /// The run root of a store that holds containers with user namespaces: their root users
@@ -239,7 +246,7 @@ impl Roots {
     }
     /// The local driver's volumes, each in `NAME/_data`.
     pub fn volumes(&self) -> PathBuf {
-        self.root.join("volumes")
+        self.volumes.clone()
     }
     /// Where `system service` listens when given no address (`info`'s `remoteSocket`).
     pub fn service_socket(&self) -> PathBuf {
@@ -295,6 +302,7 @@ mod tests {
             root: dir.join("root"),
             runroot: dir.join("run"),
             keep_free: crate::free_space::TEST_KEEP_FREE,
+            volumes: dir.join("root/volumes"),
         }
     }
 

@@ -27,6 +27,9 @@ use crate::container::{ContainerConfig, ContainerRecord, ContainerState, ExecSes
 use crate::image::ImageRecord;
 use crate::{EngineError, Result};
 
+/// The recorded volume path (`Store::settle_volume_path`).
+const READ_VOLUME_PATH: &str = "SELECT value FROM meta WHERE key = 'volume_path'";
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS containers (
     id      TEXT PRIMARY KEY,
@@ -906,6 +909,56 @@ impl Store {
             .collect()
     }
 
+    /// The directory the store's local volumes live in, as recorded (`--volumepath`; podman
+    /// records it in its database too), if it was.
+    pub fn recorded_volume_path(&self) -> Result<Option<PathBuf>> {
+        let recorded: Option<String> = self
+            .conn()?
+            .query_row(READ_VOLUME_PATH, [], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(recorded.map(PathBuf::from))
+    }
+
+    /// Settle where the store's local volumes live and return it: volumes made there are
+    /// only found there, so a store that holds volumes keeps the recorded path (the
+    /// `default` when none was recorded: they were made before rpod recorded it); one
+    /// without volumes takes `asked` (the default when nothing is asked or recorded).
+    pub fn settle_volume_path(&self, asked: Option<&Path>, default: &Path) -> Result<PathBuf> {
+        let recorded = self.recorded_volume_path()?;
+        if let Some(recorded) = &recorded {
+            if asked.is_none_or(|asked| asked == recorded) {
+                return Ok(recorded.clone());
+            }
+        }
+        let path = self.path.clone();
+        let db = |source| EngineError::Db {
+            path: path.clone(),
+            source,
+        };
+        self.write(|tx| {
+            let recorded: Option<String> = tx
+                .query_row(READ_VOLUME_PATH, [], |r| r.get(0))
+                .optional()
+                .map_err(db)?;
+            let volumes: i64 = tx
+                .query_row("SELECT count(*) FROM volumes", [], |r| r.get(0))
+                .map_err(db)?;
+            let settled = match (recorded, asked) {
+                (_, Some(asked)) if volumes == 0 => asked.to_path_buf(),
+                (Some(recorded), _) => return Ok(PathBuf::from(recorded)),
+                (None, _) if volumes > 0 => default.to_path_buf(),
+                (None, asked) => asked.unwrap_or(default).to_path_buf(),
+            };
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('volume_path', ?1)",
+                [settled.to_string_lossy()],
+            )
+            .map_err(db)?;
+            Ok(settled)
+        })
+    }
+
     pub fn remove_volume(&self, name: &str) -> Result<()> {
         self.execute("DELETE FROM volumes WHERE name = ?1", [name])
             .map(drop)
@@ -1369,6 +1422,51 @@ mod tests {
             client_start: 0,
             created: chrono::Utc::now(),
         }
+    }
+
+    /// The volume path is recorded the first time (the one asked for, or the default when
+    /// the store already holds volumes made before it was recorded); a store without
+    /// volumes takes another, one with volumes keeps it.
+    #[test]
+    fn the_volume_path_stays_where_the_volumes_are() {
+        let default = Path::new("/root/volumes");
+        let first = Path::new("/srv/volumes");
+        let dir = tempfile::tempdir().unwrap();
+        let volume = crate::volumes::VolumeRecord {
+            name: "v".into(),
+            driver: "local".into(),
+            labels: Default::default(),
+            options: Default::default(),
+            created: chrono::Utc::now(),
+            anonymous: false,
+            needs_copy_up: false,
+            needs_chown: false,
+            uid: 0,
+            gid: 0,
+        };
+
+        let store = Store::open(&dir.path().join("new.db")).unwrap();
+        assert_eq!(store.recorded_volume_path().unwrap(), None);
+        assert_eq!(store.settle_volume_path(None, default).unwrap(), default);
+        assert_eq!(
+            store.settle_volume_path(Some(first), default).unwrap(),
+            first
+        );
+        assert!(store.insert_volume(&volume).unwrap());
+        for asked in [None, Some(Path::new("/elsewhere"))] {
+            assert_eq!(store.settle_volume_path(asked, default).unwrap(), first);
+        }
+        assert_eq!(
+            store.recorded_volume_path().unwrap().as_deref(),
+            Some(first)
+        );
+
+        let old = Store::open(&dir.path().join("old.db")).unwrap();
+        assert!(old.insert_volume(&volume).unwrap());
+        assert_eq!(
+            old.settle_volume_path(Some(first), default).unwrap(),
+            default
+        );
     }
 
     /// Every way an image gets a name (a new image's names, a tag of an existing one) is

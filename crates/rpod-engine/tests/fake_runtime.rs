@@ -469,6 +469,9 @@ fn fixture_of(start_at_create: bool, failing: &'static [&'static str]) -> Fixtur
             // An empty tree: pods' cgroups are made nowhere real.
             cgroup_root: dir.path().join("cgroup"),
             hooks_dirs: Vec::new(),
+            volume_path: None,
+            network_config_dir: None,
+            syslog: false,
         },
         Arc::new(move |config| {
             let mut runtime = FakeRuntime::new(config);

@@ -66,6 +66,8 @@ const LOCAL_GLOBALS: &[&str] = &[
     "storage_opts",
     "hooks_dirs",
     "events_backend",
+    "volume_path",
+    "network_config_dir",
 ];
 
 /// Run `cli`'s command against the service it names.

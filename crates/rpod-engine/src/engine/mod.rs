@@ -135,6 +135,14 @@ pub struct EngineOptions {
     pub cgroup_root: PathBuf,
     /// `--hooks-dir`: the OCI hook directories, over the configuration's (empty: those).
     pub hooks_dirs: Vec<PathBuf>,
+    /// `--volumepath`: where the local driver's volumes live, over the configuration's
+    /// `volume_path` (`None`: the one the store recorded, else ROOT/volumes).
+    pub volume_path: Option<PathBuf>,
+    /// `--network-config-dir`: where the network definitions live, over the
+    /// configuration's `network_config_dir` (`None`: ROOT/networks).
+    pub network_config_dir: Option<PathBuf>,
+    /// `--syslog`: log messages go to the system log too; passed on to the exit command.
+    pub syslog: bool,
 }
 
 /// What `create` takes (the CLI's flags, parsed).
@@ -388,6 +396,51 @@ fn check_database_present(roots: &Roots) -> Result<()> {
     )))
 }
 
+/// Where the store's volumes are (`Store::settle_volume_path`): where it has volumes, a
+/// path asked for that differs is refused, as podman refuses it, since they would not be
+/// found.
+fn settle_volume_path(
+    store: &Store,
+    options: &EngineOptions,
+    roots: &Roots,
+    read_only: bool,
+) -> Result<PathBuf> {
+    let requested = match options.volume_path.as_ref().or(options
+        .config
+        .engine
+        .volume_path
+        .as_ref())
+    {
+        Some(path) => {
+            if path.to_str().is_none() {
+                return Err(EngineError::InvalidArg(format!(
+                    "volume path {}: only UTF-8 paths can be recorded",
+                    path.display()
+                )));
+            }
+            Some(std::path::absolute(path).map_err(|e| EngineError::io("resolving", path, e))?)
+        }
+        None => None,
+    };
+    let default = &roots.volumes;
+    let settled = if read_only {
+        store
+            .recorded_volume_path()?
+            .unwrap_or_else(|| default.clone())
+    } else {
+        store.settle_volume_path(requested.as_deref(), default)?
+    };
+    match requested {
+        Some(asked) if asked != settled => Err(EngineError::InvalidArg(format!(
+            "the store at {} has volumes in {}: volume path {} would not find them (leave --volumepath and rpod.conf's volume_path out, or give that directory)",
+            roots.root.display(),
+            settled.display(),
+            asked.display()
+        ))),
+        _ => Ok(settled),
+    }
+}
+
 fn conmon_log_level(level: &str) -> &'static str {
     match level {
         "trace" | "debug" => "debug",
@@ -497,10 +550,16 @@ impl Engine {
         if options.conmon.is_none() {
             options.conmon = options.config.engine.conmon_path.clone();
         }
-        let roots = Roots {
+        // Nested rpod processes (the exit command) are given it and run elsewhere.
+        if let Some(dir) = &options.network_config_dir {
+            options.network_config_dir =
+                Some(std::path::absolute(dir).map_err(|e| EngineError::io("resolving", dir, e))?);
+        }
+        let mut roots = Roots {
             root: options.root.clone(),
             runroot: options.runroot.clone(),
             keep_free: options.config.keep_free(),
+            volumes: crate::paths::default_volumes(&options.root),
         };
         let read_only = is_read_only(&roots.root);
         if !read_only {
@@ -521,6 +580,7 @@ impl Engine {
             let reset = store.reconcile_boot(&boot_id)?;
             (store, reset)
         };
+        roots.volumes = settle_volume_path(&store, &options, &roots, read_only)?;
         let engine = Engine {
             options,
             roots,
@@ -612,6 +672,15 @@ impl Engine {
         // A restart policy's start comes from the exit command: the same hooks.
         for dir in &self.options.hooks_dirs {
             command.push(format!("--hooks-dir={}", dir.display()));
+        }
+        // The teardown reads the container's networks' definitions. (The volume path is
+        // recorded in the store.)
+        if let Some(dir) = &self.options.network_config_dir {
+            command.push(format!("--network-config-dir={}", dir.display()));
+        }
+        // The exit command has no terminal: with --syslog its messages are kept.
+        if self.options.syslog {
+            command.push("--syslog".into());
         }
         if !self.options.events {
             command.push("--events-backend=none".into());

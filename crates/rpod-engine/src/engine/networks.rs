@@ -1,6 +1,7 @@
 //! Networks: create, list, inspect, remove, prune, and connecting containers to them.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use super::{Engine, RemoveOptions};
 use crate::container::{NetworkJoin, NetworkMode, Status};
@@ -15,7 +16,17 @@ const NETWORKS_LOCK: &str = "networks";
 
 impl Engine {
     pub(super) fn definitions(&self) -> Definitions {
-        Definitions::new(&self.roots.root)
+        Definitions::new(&self.network_config_dir())
+    }
+
+    /// Where the network definitions are: `--network-config-dir`, else rpod.conf's
+    /// `network_config_dir`, else ROOT/networks.
+    pub fn network_config_dir(&self) -> PathBuf {
+        self.options
+            .network_config_dir
+            .clone()
+            .or_else(|| self.options.config.network.network_config_dir.clone())
+            .unwrap_or_else(|| self.roots.root.join("networks"))
     }
 
     fn networks_lock(&self) -> Result<ContainerLock> {

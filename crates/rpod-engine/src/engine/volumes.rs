@@ -133,13 +133,19 @@ impl Engine {
     ) -> Result<()> {
         let data = self.volume_path(&record.name);
         let top = self.roots().volumes();
-        fs::create_dir_all(&top).map_err(|e| EngineError::io("creating", &top, e))?;
-        fs::set_permissions(&top, fs::Permissions::from_mode(0o700))
-            .map_err(|e| EngineError::io("setting the mode of", &top, e))?;
+        crate::paths::create_private(&top).map_err(|e| EngineError::io("creating", &top, e))?;
+        if top == crate::paths::default_volumes(&self.roots().root) {
+            // An older rpod made it open; a directory given with --volumepath keeps the
+            // mode its owner chose (each volume's own directory is private below).
+            fs::set_permissions(&top, fs::Permissions::from_mode(0o700))
+                .map_err(|e| EngineError::io("setting the mode of", &top, e))?;
+        }
         if !self.store.insert_volume(record)? {
             return Err(EngineError::VolumeExists(record.name.clone()));
         }
-        if let Err(e) = fs::create_dir_all(&data)
+        let volume_dir = top.join(&record.name);
+        if let Err(e) = crate::paths::create_private(&volume_dir)
+            .and_then(|()| fs::create_dir_all(&data))
             .and_then(|()| fs::set_permissions(&data, fs::Permissions::from_mode(0o755)))
             .and_then(|()| match owner {
                 Some((uid, gid)) => std::os::unix::fs::chown(&data, uid, gid),

@@ -1,4 +1,4 @@
-//! Network definitions on disk: `<root>/networks/NAME.json`, each in the JSON format netavark
+//! Network definitions on disk: `<root>/networks/NAME.json` (or `--network-config-dir`), each in the JSON format netavark
 //! reads, so what rpod stores is what netavark is given.
 
 use std::collections::{BTreeMap, HashSet};
@@ -242,9 +242,10 @@ pub struct Definitions {
 }
 
 impl Definitions {
-    pub fn new(root: &Path) -> Self {
+    /// The definitions in `dir` (ROOT/networks, or `--network-config-dir`).
+    pub fn new(dir: &Path) -> Self {
         Definitions {
-            dir: root.join("networks"),
+            dir: dir.to_path_buf(),
         }
     }
 
@@ -695,7 +696,7 @@ mod tests {
     #[test]
     fn ipv6_and_dual_stack_networks_as_podman_makes_them() {
         let dir = tempfile::tempdir().unwrap();
-        let defs = Definitions::new(dir.path());
+        let defs = Definitions::new(&dir.path().join("networks"));
         let host = HostNetworking::default();
         // Given subnets of both families, gateways in their order.
         let dual = defs
@@ -858,7 +859,7 @@ ff000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000
     #[test]
     fn macvlan_networks_as_podman_stores_them() {
         let dir = tempfile::tempdir().unwrap();
-        let defs = Definitions::new(dir.path());
+        let defs = Definitions::new(&dir.path().join("networks"));
         let host = HostNetworking {
             links: HashSet::from(["eth0".to_string(), "eth1".to_string()]),
             routes: Vec::new(),
@@ -950,7 +951,7 @@ ens3\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n";
     #[test]
     fn a_network_without_address_management_has_no_subnet() {
         let dir = tempfile::tempdir().unwrap();
-        let defs = Definitions::new(dir.path());
+        let defs = Definitions::new(&dir.path().join("networks"));
         let host = HostNetworking::default();
         let bare = defs
             .create(
@@ -987,7 +988,7 @@ ens3\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n";
     #[test]
     fn picks_free_names_and_subnets() {
         let dir = tempfile::tempdir().unwrap();
-        let defs = Definitions::new(dir.path());
+        let defs = Definitions::new(&dir.path().join("networks"));
         let host = HostNetworking {
             links: HashSet::from(["rpod0".to_string()]),
             routes: vec!["10.89.0.0/24".parse().unwrap()],
@@ -1019,7 +1020,7 @@ ens3\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n";
             default_interface: None,
         };
         assert!(subnet_taken(&[], &host, &"10.88.3.0/24".parse().unwrap()));
-        let other = Definitions::new(&dir.path().join("other"));
+        let other = Definitions::new(&dir.path().join("other/networks"));
         let moved = other.create(&request("rpod"), &host).unwrap();
         assert_eq!(moved.subnets[0].subnet.to_string(), "10.89.0.0/24");
         // Nor is it taken when asked for, by a bridge; a macvlan network may share it.
@@ -1041,7 +1042,7 @@ ens3\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n";
     #[test]
     fn takes_an_mtu_and_no_other_option() {
         let dir = tempfile::tempdir().unwrap();
-        let defs = Definitions::new(dir.path());
+        let defs = Definitions::new(&dir.path().join("networks"));
         let host = HostNetworking::default();
         let with = |name: &str, key: &str, value: &str| NetworkRequest {
             options: BTreeMap::from([(key.to_string(), value.to_string())]),
@@ -1068,7 +1069,7 @@ ens3\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n";
     #[test]
     fn refuses_bad_requests() {
         let dir = tempfile::tempdir().unwrap();
-        let defs = Definitions::new(dir.path());
+        let defs = Definitions::new(&dir.path().join("networks"));
         let host = HostNetworking::default();
         let asked = NetworkRequest {
             name: "lab".into(),
