@@ -574,8 +574,11 @@ macro_rules! runtime_tests {
             #[test]
             fn stop_escalates_to_sigkill_after_the_timeout() {
                 // sleep as PID 1 has no SIGTERM handler, so the kernel ignores SIGTERM.
-                let mut f = Fixture::new(RT, &["sleep", "1000"]);
+                // The start returns before runc's init (a Go program, whose runtime
+                // exits 2 on SIGTERM) has run the command: stop once the shell runs.
+                let mut f = Fixture::new(RT, &["sh", "-c", "echo running; exec sleep 1000"]);
                 f.create_and_start();
+                f.wait_for_log("running");
                 f.runtime.stop_container(&f.ctr, 1, false).unwrap();
                 assert!(!pid_alive(f.ctr.pid));
                 assert_eq!(f.exit_code(), 137);
