@@ -508,6 +508,142 @@ fn busybox_with(extra: &[(&str, &str)]) -> tempfile::NamedTempFile {
     file
 }
 
+/// Whether anything is mounted under `dir` on the host.
+fn mounted_under(dir: &std::path::Path) -> bool {
+    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let dir = dir.display().to_string();
+    table.lines().any(|l| l.contains(&dir))
+}
+
+/// `-v SRC:DST:O` (podman's overlay mounts): the container sees the source and writes on
+/// an upper layer of its own, which starts empty at each start; the source (a host
+/// directory, a volume) never changes. With `upperdir=` and `workdir=` the changes are
+/// kept there. Nothing stays mounted on the host once the container is gone.
+#[test]
+fn overlay_mounts_leave_their_source_as_it_was() {
+    let rpod = Rpod::with_image("crun");
+    let host = tempfile::tempdir().unwrap();
+    let src = host.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("f"), "orig\n").unwrap();
+    let bind = format!("{}:/data:O", src.display());
+    let out = rpod.ok(&[
+        "run", "--rm", "--read-only", "-v", &bind, "demo", "sh", "-c",
+        "cat /data/f; echo new > /data/f; echo x > /data/g; cat /data/f; ls /data; grep ' /data ' /proc/mounts | cut -d' ' -f3",
+    ]);
+    assert_eq!(out, "orig\nnew\nf\ng\noverlay\n");
+    assert_eq!(std::fs::read_to_string(src.join("f")).unwrap(), "orig\n");
+    assert!(!src.join("g").exists());
+    // Each start begins with the source alone; a copy into the running container lands
+    // on its overlay.
+    rpod.ok(&[
+        "run", "-d", "--name", "kept", "-v", &bind, "demo", "sleep", "300",
+    ]);
+    assert_eq!(
+        rpod.inspect("kept", "{{range .Mounts}}{{.Source}} {{.Options}}{{end}}"),
+        format!("{} [rbind rprivate O]", src.display())
+    );
+    rpod.ok(&["exec", "kept", "sh", "-c", "echo 1 > /data/one"]);
+    let copied = host.path().join("copied");
+    std::fs::write(&copied, "c\n").unwrap();
+    rpod.ok(&["cp", &copied.display().to_string(), "kept:/data/copied"]);
+    assert_eq!(rpod.ok(&["exec", "kept", "cat", "/data/copied"]), "c\n");
+    assert!(!src.join("copied").exists() && !src.join("one").exists());
+    let id = rpod.inspect("kept", "{{.Id}}");
+    let own_layers = rpod
+        .root()
+        .join("containers")
+        .join(&id)
+        .join("overlay-mounts");
+    assert!(own_layers.join("0/diff/one").exists());
+    rpod.ok(&["stop", "-t", "0", "kept"]);
+    assert!(!own_layers.join("0").exists());
+    rpod.ok(&["start", "kept"]);
+    assert_eq!(rpod.ok(&["exec", "kept", "ls", "/data"]), "f\n");
+    rpod.ok(&["rm", "-f", "-t", "0", "kept"]);
+    assert!(
+        !mounted_under(&rpod.runroot()),
+        "a mount of the store is left"
+    );
+    // A volume as the lower layer.
+    rpod.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "vol:/v",
+        "demo",
+        "sh",
+        "-c",
+        "echo in-volume > /v/f",
+    ]);
+    assert_eq!(
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "vol:/v:O",
+            "demo",
+            "sh",
+            "-c",
+            "echo changed > /v/f; cat /v/f"
+        ]),
+        "changed\n"
+    );
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "-v", "vol:/v", "demo", "cat", "/v/f"]),
+        "in-volume\n"
+    );
+    // The user's upper layer keeps the changes from run to run.
+    let (upper, work) = (host.path().join("upper"), host.path().join("work"));
+    let kept = format!(
+        "{}:/data:O,upperdir={},workdir={}",
+        src.display(),
+        upper.display(),
+        work.display()
+    );
+    rpod.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &kept,
+        "demo",
+        "sh",
+        "-c",
+        "echo p > /data/p",
+    ]);
+    assert_eq!(std::fs::read_to_string(upper.join("p")).unwrap(), "p\n");
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "-v", &kept, "demo", "cat", "/data/p", "/data/f"]),
+        "p\norig\n"
+    );
+    assert!(!src.join("p").exists());
+    // What cannot be is refused at create, leaving nothing.
+    let file = format!("{}:/f:O", src.join("f").display());
+    let err = rpod.fails(&["create", "-v", &file, "demo", "true"], 125);
+    assert!(err.contains("must be a directory"), "{err}");
+    let with_ro = format!("{}:/data:O,ro", src.display());
+    let err = rpod.fails(&["create", "-v", &with_ro, "demo", "true"], 125);
+    assert!(err.contains("can't use 'O' with other options"), "{err}");
+    let err = rpod.fails(
+        &[
+            "create",
+            "--uidmap",
+            "0:100000:65536",
+            "-v",
+            &bind,
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("an overlay mount (O)"), "{err}");
+    assert_eq!(rpod.ok(&["ps", "-a", "-q"]), "");
+    assert!(
+        !mounted_under(&rpod.runroot()),
+        "a mount of the store is left"
+    );
+}
+
 #[test]
 fn anonymous_volumes_and_copy_up() {
     let rpod = Rpod::with_image("runc");
@@ -1339,7 +1475,7 @@ fn subpath_mounts_stay_inside_their_source() {
     for (mount, says) in [
         ("type=volume,src=sv,dst=/x,subpath=../up", "without .."),
         ("type=tmpfs,dst=/x,subpath=a", "not a tmpfs"),
-        ("type=volume,src=sv,dst=/x,subpath=a,U", "U or idmap"),
+        ("type=volume,src=sv,dst=/x,subpath=a,U", "U, idmap or O"),
     ] {
         let err = rpod.fails(&["run", "--rm", "--mount", mount, "demo", "true"], 125);
         assert!(err.contains(says), "{mount}: {err}");

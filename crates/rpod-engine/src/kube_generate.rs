@@ -626,6 +626,12 @@ impl Volumes {
                     warn(&format!("the devpts mount at {}", mount.destination));
                     continue;
                 }
+                // A volume Kubernetes binds would take the container's writes: none says
+                // an overlay whose changes go elsewhere.
+                _ if mount.overlay.is_some() => {
+                    warn(&format!("the overlay mount (O) at {}", mount.destination));
+                    continue;
+                }
                 // Kubernetes' image volumes are read-only.
                 (MountKind::Image, _, _) if !mount.read_only() => {
                     warn(&format!(

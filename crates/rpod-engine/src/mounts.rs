@@ -74,6 +74,33 @@ pub struct MountSpec {
     /// An image mount's image ID, found at create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<String>,
+    /// `O` (podman's overlay mount): the source (a directory, a volume's) is the lower
+    /// layer of an overlay rpod mounts at each start; the container's changes go to the
+    /// upper layer and the source stays as it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlay: Option<OverlayLayers>,
+}
+
+/// The upper layer of an `O` mount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverlayLayers {
+    /// `upperdir=` and `workdir=`: the user's directories, where the changes are kept
+    /// from run to run; else rpod's own, which start empty at each start.
+    pub upper: Option<PathBuf>,
+    pub work: Option<PathBuf>,
+}
+
+impl OverlayLayers {
+    /// The words that ask for it: `O`, and `upperdir=` and `workdir=` when given.
+    pub fn words(&self) -> Vec<String> {
+        let mut words = vec!["O".to_string()];
+        for (key, dir) in [("upperdir", &self.upper), ("workdir", &self.work)] {
+            if let Some(dir) = dir {
+                words.push(format!("{key}={}", dir.display()));
+            }
+        }
+        words
+    }
 }
 
 impl MountSpec {
@@ -93,6 +120,7 @@ impl MountSpec {
             volume_options: BTreeMap::new(),
             volume_labels: BTreeMap::new(),
             image_id: None,
+            overlay: None,
         }
     }
 
@@ -241,8 +269,15 @@ pub fn check_bind_sources(mounts: &[MountSpec]) -> Result<()> {
         .iter()
         .filter(|m| m.kind == MountKind::Bind && m.volume.is_none());
     for mount in binds {
-        if let Err(e) = std::fs::metadata(&mount.source) {
-            return Err(invalid(format!("statfs {}: {e}", mount.source.display())));
+        match std::fs::metadata(&mount.source) {
+            Err(e) => return Err(invalid(format!("statfs {}: {e}", mount.source.display()))),
+            Ok(meta) if mount.overlay.is_some() && !meta.is_dir() => {
+                return Err(invalid(format!(
+                    "the overlay mount (O) of {}: its source must be a directory",
+                    mount.source.display()
+                )))
+            }
+            Ok(_) => {}
         }
     }
     Ok(())
@@ -254,6 +289,18 @@ struct BindWords {
     no_copy: bool,
     chown: bool,
     idmap: bool,
+    overlay: Option<OverlayLayers>,
+}
+
+/// `upperdir=` or `workdir=`'s directory: an absolute host path, which overlayfs's
+/// options can carry (no comma or colon).
+fn overlay_dir(word: &str, value: &str) -> Result<PathBuf> {
+    if !value.starts_with('/') || value.contains([',', ':']) {
+        return Err(invalid(format!(
+            "invalid mount option {word:?}: an absolute host path without , or :"
+        )));
+    }
+    Ok(PathBuf::from(value))
 }
 
 /// Options of a bind mount from podman's words: read-only or not, propagation, flags,
@@ -266,7 +313,19 @@ fn bind_options(words: &[&str]) -> Result<BindWords> {
     let mut propagation = None;
     let mut recursive = true;
     let mut flags: Vec<String> = Vec::new();
+    let mut overlay = false;
+    let (mut upper, mut work) = (None, None);
+    // Words an overlay mount does not take (podman refuses them beside `O`).
+    let mut not_with_overlay = Vec::new();
     for word in words.iter().filter(|w| !w.is_empty()) {
+        if !(*word == "O"
+            || word.starts_with("upperdir=")
+            || word.starts_with("workdir=")
+            || ["copy", "nocopy"].contains(word)
+            || FLAGS.contains(word))
+        {
+            not_with_overlay.push(*word);
+        }
         match *word {
             "ro" | "rw" => {
                 if read_only.replace(*word == "ro").is_some() {
@@ -277,12 +336,14 @@ fn bind_options(words: &[&str]) -> Result<BindWords> {
             }
             // SELinux relabelling: nothing to relabel without SELinux.
             "z" | "Z" => {}
-            // podman's overlay mounts (the source as the lower layer of an overlay whose
-            // changes are dropped when the container stops), which rpod does not make.
-            w if w == "O" || w.starts_with("upperdir=") || w.starts_with("workdir=") => {
-                return Err(EngineError::NotSupported(format!(
-                    "the mount option {w} (an overlay over the source: rpod mounts it directly)"
-                )))
+            "O" => overlay = true,
+            w if w.starts_with("upperdir=") || w.starts_with("workdir=") => {
+                let (key, dir) = w.split_once('=').unwrap_or((w, ""));
+                let dir = Some(overlay_dir(w, dir)?);
+                match key {
+                    "upperdir" => upper = dir,
+                    _ => work = dir,
+                }
             }
             "U" => chown = true,
             "idmap" => idmap = true,
@@ -321,11 +382,30 @@ fn bind_options(words: &[&str]) -> Result<BindWords> {
             "the idmap and U options do not go together: idmap shows the source's owners as the container's, U changes them".into(),
         ));
     }
+    let overlay = match (overlay, upper, work) {
+        (false, None, None) => None,
+        (false, _, _) => {
+            return Err(invalid(
+                "the mount options upperdir= and workdir= are for an overlay mount (O)".into(),
+            ))
+        }
+        (true, _, _) if !not_with_overlay.is_empty() => {
+            return Err(invalid(format!(
+                "can't use 'O' with other options: {}",
+                not_with_overlay.join(",")
+            )))
+        }
+        (true, upper @ Some(_), work @ Some(_)) | (true, upper @ None, work @ None) => {
+            Some(OverlayLayers { upper, work })
+        }
+        (true, _, _) => return Err(invalid("must set both `upperdir` and `workdir`".into())),
+    };
     Ok(BindWords {
         options,
         no_copy: copy == Some(false),
         chown,
         idmap,
+        overlay,
     })
 }
 
@@ -356,6 +436,7 @@ fn bind_of(source: PathBuf, target: &str, words: &[&str]) -> Result<MountSpec> {
     Ok(MountSpec {
         chown: parsed.chown,
         idmap: parsed.idmap,
+        overlay: parsed.overlay,
         ..MountSpec::plain(
             MountKind::Bind,
             source,
@@ -392,6 +473,7 @@ pub fn named_volume(name: &str, target: &str, words: &[&str]) -> Result<MountSpe
         no_copy: parsed.no_copy,
         chown: parsed.chown,
         idmap: parsed.idmap,
+        overlay: parsed.overlay,
         ..MountSpec::plain(
             MountKind::Bind,
             PathBuf::new(),
@@ -410,6 +492,7 @@ pub fn anonymous_volume(target: &str, words: &[&str]) -> Result<MountSpec> {
         no_copy: parsed.no_copy,
         chown: parsed.chown,
         idmap: parsed.idmap,
+        overlay: parsed.overlay,
         ..MountSpec::plain(
             MountKind::Bind,
             PathBuf::new(),
@@ -850,9 +933,9 @@ pub fn with_subpath(mut mount: MountSpec, path: &str) -> Result<MountSpec> {
                 "invalid subpath {path:?}: a relative path inside the source, without .."
             ))
         })?;
-    if mount.chown || mount.idmap {
+    if mount.chown || mount.idmap || mount.overlay.is_some() {
         return Err(invalid(format!(
-            "subpath {path:?} does not go with U or idmap, which act on the whole source"
+            "subpath {path:?} does not go with U, idmap or O, which act on the whole source"
         )));
     }
     mount.subpath = Some(plain);
@@ -953,6 +1036,83 @@ mod tests {
     }
 
     #[test]
+    fn overlay_mounts_parse_as_podman_takes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = dir.path().display().to_string();
+        let m = parse_volume(&format!("{host}:/data:O"), dir.path()).unwrap();
+        let own = OverlayLayers {
+            upper: None,
+            work: None,
+        };
+        assert_eq!(m.overlay.as_ref(), Some(&own));
+        assert_eq!(m.options, ["rbind", "rprivate"]);
+        check_bind_sources(std::slice::from_ref(&m)).unwrap();
+        let m = parse_volume(
+            &format!("{host}:/data:O,upperdir=/srv/up,workdir=/srv/work,noexec"),
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(
+            m.overlay,
+            Some(OverlayLayers {
+                upper: Some("/srv/up".into()),
+                work: Some("/srv/work".into()),
+            })
+        );
+        assert_eq!(m.options, ["rbind", "rprivate", "noexec"]);
+        let named = parse_volume("cache:/c:O,nocopy", dir.path()).unwrap();
+        assert_eq!(named.overlay, Some(own));
+        assert!(named.no_copy);
+        for (bad, says) in [
+            (
+                format!("{host}:/a:O,ro"),
+                "can't use 'O' with other options: ro",
+            ),
+            (
+                format!("{host}:/a:O,Z"),
+                "can't use 'O' with other options: Z",
+            ),
+            (
+                format!("{host}:/a:O,U"),
+                "can't use 'O' with other options: U",
+            ),
+            (
+                format!("{host}:/a:upperdir=/u,workdir=/w"),
+                "for an overlay mount (O)",
+            ),
+            (format!("{host}:/a:O,upperdir=/u"), "must set both"),
+            (
+                format!("{host}:/a:O,upperdir=u,workdir=/w"),
+                "an absolute host path",
+            ),
+            (
+                format!("{host}:/a:O,upperdir=/u:x,workdir=/w"),
+                "HOST:CONTAINER",
+            ),
+            (
+                format!("{host}:/a:O,upperdir=/u,x,workdir=/w"),
+                "invalid option",
+            ),
+        ] {
+            let err = parse_volume(&bad, dir.path()).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        let err = parse_mount(&format!("type=bind,src={host},dst=/a,O"), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid mount option"), "{err}");
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let m = parse_volume(&format!("{}:/f:O", file.display()), dir.path()).unwrap();
+        let err = check_bind_sources(&[m]).unwrap_err().to_string();
+        assert!(err.contains("must be a directory"), "{err}");
+        let err = with_subpath(parse_volume("v:/v:O", dir.path()).unwrap(), "sub")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not go with U, idmap or O"), "{err}");
+    }
+
+    #[test]
     fn volumes_parse_as_podman_takes_them() {
         let dir = tempfile::tempdir().unwrap();
         let host = dir.path().display().to_string();
@@ -1047,13 +1207,6 @@ mod tests {
             parse_volume(&format!("{host}:/a:idmap=uids=0-1-1"), dir.path()),
             Err(EngineError::NotSupported(_))
         ));
-        // podman's overlay mounts are not made: said so, not called invalid.
-        for overlay in ["O", "O,upperdir=/u,workdir=/w", "ro,O"] {
-            assert!(matches!(
-                parse_volume(&format!("{host}:/a:{overlay}"), dir.path()),
-                Err(EngineError::NotSupported(_))
-            ));
-        }
         assert!(
             !parse_volume(&format!("{host}:/a"), dir.path())
                 .unwrap()

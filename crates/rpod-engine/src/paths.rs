@@ -189,6 +189,24 @@ impl Roots {
             .join(index.to_string())
     }
 
+    /// Where an overlay mount (`-v SRC:DST:O`, `index` its place among the container's
+    /// mounts) is mounted for the runtime to bind, while the container is up: root's
+    /// alone, like `idmap_mount_dir`.
+    pub fn overlay_mount_dir(&self, id: &str, index: usize) -> PathBuf {
+        self.runroot
+            .join("overlay-mounts")
+            .join(id)
+            .join(index.to_string())
+    }
+
+    /// The upper and work directories of that mount's overlay when the user gave none
+    /// (what the container writes on it, until it stops), on the store's file system.
+    pub fn overlay_mount_layers_dir(&self, id: &str, index: usize) -> PathBuf {
+        self.container_dir(id)
+            .join("overlay-mounts")
+            .join(index.to_string())
+    }
+
     /// The upper and work directories of that mount's overlay (what the container writes
     /// on it, until it stops), on the store's file system.
     pub fn image_mount_layers_dir(&self, id: &str, index: usize) -> PathBuf {

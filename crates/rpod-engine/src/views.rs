@@ -515,9 +515,11 @@ impl InspectMount {
             destination: mount.destination.clone(),
             driver: String::new(),
             mode: String::new(),
-            // An image mount's `ro`/`rw` is its `RW` (podman shows no options).
-            options: match mount.kind {
-                MountKind::Image => Vec::new(),
+            // An image mount's `ro`/`rw` is its `RW` (podman shows no options); an
+            // overlay mount's source is its lower layer, and `O` says so.
+            options: match (mount.kind, &mount.overlay) {
+                (MountKind::Image, _) => Vec::new(),
+                (_, Some(layers)) => [mount.options.clone(), layers.words()].concat(),
                 _ => mount.options.clone(),
             },
             rw: !mount.read_only(),

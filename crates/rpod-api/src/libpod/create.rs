@@ -52,6 +52,16 @@ pub struct SpecVolume {
     sub_path: String,
 }
 
+/// An overlay mount of a SpecGenerator (podman-remote's `-v SRC:DST:O`): a host
+/// directory as the lower layer; its other words among the options.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SpecOverlayVolume {
+    source: String,
+    destination: String,
+    options: Option<Vec<String>>,
+}
+
 /// One network of a SpecGenerator (podman's PerNetworkOptions).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -351,6 +361,7 @@ pub struct SpecGenerator {
     pub mounts: Option<Vec<SpecMount>>,
     pub volumes: Option<Vec<SpecVolume>>,
     pub image_volumes: Option<Vec<SpecImageVolume>>,
+    pub overlay_volumes: Option<Vec<SpecOverlayVolume>>,
     pub volumes_from: Option<Vec<String>>,
     pub cgroupns: Option<Value>,
     /// c/storage's ID mapping options: the host's IDs, or `UIDMap`/`GIDMap` ranges.
@@ -876,6 +887,19 @@ pub fn create_options(spec: SpecGenerator) -> ApiResult<CreateOptions> {
             "devpts" => rpod_engine::mounts::devpts(&mount.destination, &words)?,
             other => return Err(ApiError::unsupported(format!("mounts of type {other:?}"))),
         });
+    }
+    for volume in spec.overlay_volumes.unwrap_or_default() {
+        let mut words = volume.options.unwrap_or_default();
+        if !words.iter().any(|w| w == "O") {
+            words.push("O".into());
+        }
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        mounts.push(rpod_engine::mounts::bind(
+            &volume.source,
+            &volume.destination,
+            &words,
+            None,
+        )?);
     }
     for volume in spec.image_volumes.unwrap_or_default() {
         let mount =

@@ -28,6 +28,8 @@ fn mount_words(mount: &MountSpec) -> Vec<String> {
         .options
         .iter()
         .filter(|o| !matches!(o.as_str(), "rbind" | "bind"))
+        // An overlay mount takes no propagation word: its default is the overlay's own.
+        .filter(|o| mount.overlay.is_none() || o.as_str() != "rprivate")
         .cloned()
         .collect();
     if mount.chown {
@@ -38,6 +40,9 @@ fn mount_words(mount: &MountSpec) -> Vec<String> {
     }
     if mount.skips_copy_up() {
         words.push("nocopy".into());
+    }
+    if let Some(layers) = &mount.overlay {
+        words.extend(layers.words());
     }
     words
 }
@@ -169,6 +174,7 @@ fn network_fields(options: &CreateOptions, spec: &mut Map<String, Value>) {
 /// and anonymous) and `volumes_from`.
 fn mount_fields(options: &CreateOptions, put: &mut dyn FnMut(&str, Value)) {
     let (mut mounts, mut volumes, mut images) = (Vec::new(), Vec::new(), Vec::new());
+    let mut overlays = Vec::new();
     for mount in &options.mounts {
         let words = mount_words(mount);
         let volume = |name: &str| {
@@ -204,11 +210,18 @@ fn mount_fields(options: &CreateOptions, put: &mut dyn FnMut(&str, Value)) {
                 }
                 images.push(image);
             }
+            // podman-remote's `-v DIR:DST:O`.
+            _ if mount.overlay.is_some() => overlays.push(json!({
+                "destination": mount.destination, "source": mount.source, "options": words,
+            })),
             _ => mounts.push(json!({
                 "destination": mount.destination, "type": "bind",
                 "source": mount.source, "options": words,
             })),
         }
+    }
+    if !overlays.is_empty() {
+        put("overlay_volumes", json!(overlays));
     }
     if !mounts.is_empty() {
         put("mounts", json!(mounts));
@@ -989,7 +1002,9 @@ mod tests {
                        {"destination": "/dev/pts2", "type": "devpts", "source": "devpts", "options": ["uid=5", "mode=620"]}],
             "image_volumes": [{"Source": "tools", "Destination": "/tools", "ReadWrite": true, "subPath": "usr/bin"},
                               {"Source": "docs", "Destination": "/docs", "ReadWrite": false}],
+            "overlay_volumes": [{"source": "/srv", "destination": "/ov", "options": ["upperdir=/u", "workdir=/w"]}],
             "volumes": [{"Name": "data", "Dest": "/data", "Options": []},
+                        {"Name": "data", "Dest": "/layered", "Options": ["O"]},
                         {"Name": "data", "Dest": "/part", "SubPath": "a/b"},
                         {"Name": "", "Dest": "/cache", "IsAnonymous": true}],
             "volumes_from": ["other:ro"], "umask": "0027", "cgroup_parent": "/custom",
@@ -1025,6 +1040,17 @@ mod tests {
                    {"Source": "docs", "Destination": "/docs", "ReadWrite": false}])
         );
         assert_eq!(spec["mounts"][2]["type"], "devpts");
+        // Overlay mounts go as podman-remote sends them, without the default propagation
+        // (an overlay takes none).
+        assert_eq!(
+            spec["overlay_volumes"],
+            json!([{"source": "/srv", "destination": "/ov",
+                    "options": ["O", "upperdir=/u", "workdir=/w"]}])
+        );
+        assert_eq!(
+            spec["volumes"][1]["Options"],
+            json!(["nosuid", "nodev", "O"])
+        );
         assert_eq!(
             options.net.exposed,
             ["53/tcp", "53/udp", "9000/tcp"],

@@ -238,7 +238,7 @@ impl Engine {
                 .map(|(index, m)| TreeMount {
                     destination: PathBuf::from(&m.destination),
                     // An `idmap` mount's source as mapped, a `subpath` mount's as bound,
-                    // an image mount's as mounted (`with_root` does all three).
+                    // an image or overlay mount's as mounted (`with_root` does them all).
                     source: match m.kind {
                         _ if m.subpath.is_some() => {
                             Some(self.roots.subpath_mount_dir(record.id(), index))
@@ -248,6 +248,9 @@ impl Engine {
                         }
                         crate::mounts::MountKind::Bind if m.idmap => {
                             Some(self.roots.idmap_mount_dir(record.id(), index))
+                        }
+                        crate::mounts::MountKind::Bind if m.overlay.is_some() => {
+                            Some(self.roots.overlay_mount_dir(record.id(), index))
                         }
                         crate::mounts::MountKind::Bind => Some(m.source.clone()),
                         crate::mounts::MountKind::Tmpfs | crate::mounts::MountKind::Devpts => None,

@@ -749,6 +749,10 @@ fn check_user_namespace(
         (!owned(&iso.uts), "--uts host or container:"),
         (config.systemd, "systemd mode"),
         (config.no_cgroups, "--cgroups disabled"),
+        (
+            config.mounts.iter().any(|m| m.overlay.is_some()),
+            "an overlay mount (O)",
+        ),
     ];
     if let Some((_, what)) = refused.iter().find(|(set, _)| *set) {
         return Err(EngineError::NotSupported(format!(

@@ -152,6 +152,7 @@ impl Engine {
         self.unmap_idmap_mounts(record)?;
         self.unbind_subpath_mounts(record)?;
         self.unmount_image_mounts(record)?;
+        self.unmount_overlay_mounts(record)?;
         if record.config.rootfs.is_some() {
             return Ok(());
         }
@@ -197,6 +198,7 @@ impl Engine {
     ) -> Result<std::borrow::Cow<'a, crate::container::ContainerConfig>> {
         let config = self.map_idmap_mounts(record)?;
         let config = self.mount_image_mounts(config, record.id())?;
+        let config = self.mount_overlay_mounts(config, record.id())?;
         let config = self.bind_subpath_mounts(config, record.id())?;
         Ok(Self::keep_volume_restrictions(config))
     }
@@ -383,6 +385,79 @@ impl Engine {
             };
         }
         Ok(std::borrow::Cow::Owned(config))
+    }
+
+    /// Each overlay mount (`-v SRC:DST:O`) mounted at `overlay_mount_dir` (once per run):
+    /// its source the lower layer, the upper layer the user's (`upperdir=`, `workdir=`,
+    /// kept) or rpod's own, which starts empty at each run and goes when the container
+    /// stops. Given to the runtime as a bind of it, with the mount's flags.
+    fn mount_overlay_mounts<'a>(
+        &self,
+        config: std::borrow::Cow<'a, crate::container::ContainerConfig>,
+        id: &str,
+    ) -> Result<std::borrow::Cow<'a, crate::container::ContainerConfig>> {
+        if !config.mounts.iter().any(|m| m.overlay.is_some()) {
+            return Ok(config);
+        }
+        let mut config = config.into_owned();
+        for (index, mount) in config.mounts.iter_mut().enumerate() {
+            let Some(layers) = mount.overlay.take() else {
+                continue;
+            };
+            let merged = self.roots.overlay_mount_dir(id, index);
+            let own = self.roots.overlay_mount_layers_dir(id, index);
+            let dirs = match (layers.upper, layers.work) {
+                (Some(upper), Some(work)) => OverlayDirs {
+                    upper,
+                    work,
+                    merged,
+                },
+                _ => OverlayDirs {
+                    merged,
+                    ..OverlayDirs::new(&own)
+                },
+            };
+            if !rootfs::is_mounted(&dirs.merged) {
+                if mount.source.to_string_lossy().contains([',', ':']) {
+                    return Err(EngineError::InvalidArg(format!(
+                        "the overlay mount (O) of {}: overlayfs cannot take a path with , or :",
+                        mount.source.display()
+                    )));
+                }
+                // What the container wrote there on its last run (which a reboot ended
+                // before its cleanup) is not seen again.
+                remove_tree(&own)?;
+                if let Some(parent) = dirs.merged.parent() {
+                    crate::paths::create_private(parent)
+                        .map_err(|e| EngineError::io("creating directory", parent, e))?;
+                }
+                // rpod's own upper layer is thrown away: nothing of it need be synced.
+                let volatile = dirs.upper.starts_with(&own);
+                rootfs::mount_overlay(std::slice::from_ref(&mount.source), &dirs, volatile, None)
+                    .map_err(|e| {
+                    EngineError::InvalidArg(format!(
+                        "the overlay mount (O) of {} on {}: {e}",
+                        mount.source.display(),
+                        mount.destination
+                    ))
+                })?;
+            }
+            mount.source = dirs.merged;
+        }
+        Ok(std::borrow::Cow::Owned(config))
+    }
+
+    /// Unmount the overlay mounts and remove rpod's upper layers of them, what the
+    /// container wrote there with them (a user's `upperdir=` stays).
+    fn unmount_overlay_mounts(&self, record: &ContainerRecord) -> Result<()> {
+        for (index, mount) in record.config.mounts.iter().enumerate() {
+            if mount.overlay.is_none() {
+                continue;
+            }
+            detach_mount_point(&self.roots.overlay_mount_dir(record.id(), index))?;
+            remove_tree(&self.roots.overlay_mount_layers_dir(record.id(), index))?;
+        }
+        Ok(())
     }
 
     /// An image mount's overlay directories (`mount_image_mounts`).
