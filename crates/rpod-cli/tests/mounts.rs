@@ -508,6 +508,50 @@ fn busybox_with(extra: &[(&str, &str)]) -> tempfile::NamedTempFile {
     file
 }
 
+/// A read-only bind is read-only all the way down, as Docker makes it since 25.0 (podman
+/// 4.3 and the runtimes' plain `ro` left the mounts below writable), on both runtimes;
+/// `bind-recursive=writable` asks for the top mount only.
+#[test]
+fn a_read_only_bind_is_read_only_below_too() {
+    let host = tempfile::tempdir().unwrap();
+    let below = host.path().join("below");
+    std::fs::create_dir(&below).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "tmpfs"])
+        .arg(&below)
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(below.clone());
+    let try_write = "touch /h/below/x 2>/dev/null && echo writable || echo read-only";
+    for runtime in ["crun", "runc"] {
+        let rpod = Rpod::with_image(runtime);
+        let ro = format!("{}:/h:ro", host.path().display());
+        assert_eq!(
+            rpod.ok(&["run", "--rm", "-v", &ro, "demo", "sh", "-c", try_write]),
+            "read-only\n",
+            "{runtime}"
+        );
+        let top_only = format!(
+            "type=bind,src={},dst=/h,readonly,bind-recursive=writable",
+            host.path().display()
+        );
+        assert_eq!(
+            rpod.ok(&["run", "--rm", "--mount", &top_only, "demo", "sh", "-c", try_write]),
+            "writable\n",
+            "{runtime}"
+        );
+        assert!(below.join("x").exists());
+        std::fs::remove_file(below.join("x")).unwrap();
+    }
+}
+
 /// Whether anything is mounted under `dir` on the host.
 fn mounted_under(dir: &std::path::Path) -> bool {
     let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap();

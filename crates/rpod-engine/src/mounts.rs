@@ -79,6 +79,48 @@ pub struct MountSpec {
     /// upper layer and the source stays as it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlay: Option<OverlayLayers>,
+    /// How much of a read-only bind is read-only: the mounts below its source too, by
+    /// default.
+    #[serde(default, skip_serializing_if = "ReadOnlyDepth::is_default")]
+    pub read_only_depth: ReadOnlyDepth,
+}
+
+/// How much of a read-only recursive bind is read-only (Docker's API 1.44 `BindOptions`,
+/// the docker CLI's `bind-recursive`). podman 4.3 and the runtimes' plain `ro` make only
+/// the top mount read-only: a `-v /:/host:ro` left `/host/run` and every other mount below
+/// writable. rpod makes them read-only too, as Docker does since 25.0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadOnlyDepth {
+    /// Every mount below as well, where the kernel can (`rro`: `mount_setattr`, Linux
+    /// 5.12); the top one only on an older kernel.
+    #[default]
+    Recursive,
+    /// The top mount only (`ReadOnlyNonRecursive`, `bind-recursive=writable`).
+    TopOnly,
+    /// Every mount below, or the container does not start (`ReadOnlyForceRecursive`,
+    /// `bind-recursive=readonly`).
+    ForceRecursive,
+}
+
+impl ReadOnlyDepth {
+    fn is_default(&self) -> bool {
+        *self == ReadOnlyDepth::default()
+    }
+}
+
+/// Whether this kernel makes a mount and those below it read-only at once (`mount_setattr`
+/// with `AT_RECURSIVE`, Linux 5.12), which the runtimes do for `rro`.
+fn kernel_has_recursive_read_only() -> bool {
+    let Ok(uname) = nix::sys::utsname::uname() else {
+        return false;
+    };
+    let release = uname.release().to_string_lossy();
+    let mut numbers = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let version = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    version >= (5, 12)
 }
 
 /// The upper layer of an `O` mount.
@@ -121,6 +163,7 @@ impl MountSpec {
             volume_labels: BTreeMap::new(),
             image_id: None,
             overlay: None,
+            read_only_depth: ReadOnlyDepth::default(),
         }
     }
 
@@ -168,11 +211,27 @@ impl MountSpec {
                 )))
             }
         };
+        let mut options = self.options.clone();
+        let recursive_bind = self.kind == MountKind::Bind && options.iter().any(|o| o == "rbind");
+        if recursive_bind && self.read_only() {
+            match self.read_only_depth {
+                ReadOnlyDepth::TopOnly => {}
+                ReadOnlyDepth::Recursive if !kernel_has_recursive_read_only() => {}
+                ReadOnlyDepth::Recursive => options.push("rro".into()),
+                ReadOnlyDepth::ForceRecursive if !kernel_has_recursive_read_only() => {
+                    return Err(EngineError::NotSupported(format!(
+                        "a recursively read-only mount on {} (bind-recursive=readonly): it needs Linux 5.12 or later",
+                        self.destination
+                    )))
+                }
+                ReadOnlyDepth::ForceRecursive => options.push("rro".into()),
+            }
+        }
         MountBuilder::default()
             .destination(PathBuf::from(&self.destination))
             .typ(typ)
             .source(source)
-            .options(self.options.clone())
+            .options(options)
             .build()
             .map_err(|e| EngineError::InvalidArg(format!("mount on {}: {e}", self.destination)))
     }
@@ -759,6 +818,7 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
     let mut bind_words: Vec<String> = Vec::new();
     let mut tmpfs_words: Vec<String> = Vec::new();
     let mut subpath = None;
+    let mut depth = None;
     // A volume made on first use: its options and labels.
     let mut new_volume_words = Vec::new();
     for field in &fields {
@@ -782,6 +842,12 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
             ("ro" | "readonly", Some("false")) => bind_words.push("rw".into()),
             ("bind-propagation", Some(p)) => bind_words.push(p.to_string()),
             ("bind-nonrecursive", None | Some("true")) => bind_words.push("bind".into()),
+            // The docker CLI's: `enabled` (the default), `disabled` (a bind of the top
+            // mount alone), `writable` and `readonly` (how much of a read-only one is).
+            ("bind-recursive", Some("enabled")) => {}
+            ("bind-recursive", Some("disabled")) => bind_words.push("bind".into()),
+            ("bind-recursive", Some("writable")) => depth = Some(ReadOnlyDepth::TopOnly),
+            ("bind-recursive", Some("readonly")) => depth = Some(ReadOnlyDepth::ForceRecursive),
             ("relabel", Some(_)) | ("consistency", Some(_)) => {}
             ("U", None | Some("true")) | ("chown", Some("true")) => bind_words.push("U".into()),
             ("idmap", None | Some("true")) => bind_words.push("idmap".into()),
@@ -839,10 +905,34 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
         Some(other) => Err(invalid(format!("invalid filesystem type {other:?}"))),
         None => Err(invalid(format!("--mount {text:?}: a type is required"))),
     }?;
+    let mount = match depth {
+        Some(depth) => with_read_only_depth(mount, depth)?,
+        None => mount,
+    };
     match subpath {
         Some(path) => with_subpath(mount, &path),
         None => Ok(mount),
     }
+}
+
+/// A read-only bind made read-only to `depth` (`bind-recursive=writable|readonly`, Docker's
+/// `ReadOnlyNonRecursive` and `ReadOnlyForceRecursive`); only a bind of the whole tree can
+/// be made read-only throughout.
+pub fn with_read_only_depth(mut mount: MountSpec, depth: ReadOnlyDepth) -> Result<MountSpec> {
+    if mount.kind != MountKind::Bind || mount.volume.is_some() {
+        return Err(invalid(format!(
+            "the mount on {}: bind-recursive is for bind mounts",
+            mount.destination
+        )));
+    }
+    if depth == ReadOnlyDepth::ForceRecursive && !mount.options.iter().any(|o| o == "rbind") {
+        return Err(invalid(format!(
+            "the mount on {}: a recursively read-only mount needs a recursive bind",
+            mount.destination
+        )));
+    }
+    mount.read_only_depth = depth;
+    Ok(mount)
 }
 
 /// The target of a `--mount` of a type that takes only it, `type=`, and the words `other`
@@ -1033,6 +1123,51 @@ mod tests {
             let file = time_zone_file("UTC").unwrap();
             assert_eq!(file, Path::new("/usr/share/zoneinfo/UTC"));
         }
+    }
+
+    #[test]
+    fn a_read_only_bind_is_read_only_below_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = dir.path().display().to_string();
+        let options = |m: &MountSpec| m.to_oci().unwrap().options().clone().unwrap_or_default();
+        let has_rro = |m: &MountSpec| options(m).iter().any(|o| o == "rro");
+        // These machines' kernels have mount_setattr (5.12 and later).
+        assert!(kernel_has_recursive_read_only());
+        let ro = parse_volume(&format!("{host}:/h:ro"), dir.path()).unwrap();
+        assert!(has_rro(&ro), "{:?}", options(&ro));
+        assert!(has_rro(&parse_volume("vol:/v:ro", dir.path()).unwrap()));
+        for plain in [format!("{host}:/h"), format!("{host}:/h:ro,bind")] {
+            let m = parse_volume(&plain, dir.path()).unwrap();
+            assert!(!has_rro(&m), "{plain}: {:?}", options(&m));
+        }
+        let mount =
+            |words: &str| parse_mount(&format!("type=bind,src={host},dst=/h,{words}"), dir.path());
+        assert!(has_rro(&mount("readonly").unwrap()));
+        let top = mount("readonly,bind-recursive=writable").unwrap();
+        assert_eq!(top.read_only_depth, ReadOnlyDepth::TopOnly);
+        assert!(!has_rro(&top));
+        let forced = mount("readonly,bind-recursive=readonly").unwrap();
+        assert_eq!(forced.read_only_depth, ReadOnlyDepth::ForceRecursive);
+        assert!(has_rro(&forced));
+        let single = mount("readonly,bind-recursive=disabled").unwrap();
+        assert!(single.options.iter().any(|o| o == "bind") && !has_rro(&single));
+        for (words, says) in [
+            (
+                "readonly,bind-recursive=readonly,bind-nonrecursive",
+                "needs a recursive bind",
+            ),
+            ("bind-recursive=sometimes", "invalid mount option"),
+        ] {
+            let err = mount(words).unwrap_err().to_string();
+            assert!(err.contains(says), "{words}: {err}");
+        }
+        let err = parse_mount(
+            "type=volume,src=v,dst=/v,bind-recursive=writable",
+            dir.path(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("bind-recursive is for bind mounts"), "{err}");
     }
 
     #[test]

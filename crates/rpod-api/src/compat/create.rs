@@ -658,12 +658,17 @@ pub fn missing_bind_sources(body: &CreateBody) -> ApiResult<Vec<std::path::PathB
     Ok(missing)
 }
 
-/// A bind mount's `BindOptions` as `--mount` words: `Propagation`, `NonRecursive`;
-/// `CreateMountpoint` is done before the create (`missing_bind_sources`);
-/// `ReadOnlyNonRecursive` is how rpod mounts a read-only bind anyway (its mounts below
-/// stay as they are, as Docker's API before 1.44 has it). Others are refused.
-fn bind_words(options: &Map<String, Value>) -> ApiResult<Vec<&str>> {
+/// A bind mount's `BindOptions` as `--mount` words (`Propagation`, `NonRecursive`) and how
+/// much of it a read-only one is (`ReadOnlyNonRecursive`: the top mount only;
+/// `ReadOnlyForceRecursive`: every mount below or none; else below too where the kernel
+/// can, as Docker since API 1.44); `CreateMountpoint` is done before the create
+/// (`missing_bind_sources`). Others are refused.
+fn bind_words(
+    options: &Map<String, Value>,
+) -> ApiResult<(Vec<&str>, Option<rpod_engine::mounts::ReadOnlyDepth>)> {
+    use rpod_engine::mounts::ReadOnlyDepth;
     let mut words = Vec::new();
+    let mut depth = None;
     for (key, value) in options {
         match key.as_str() {
             "Propagation" => {
@@ -672,7 +677,18 @@ fn bind_words(options: &Map<String, Value>) -> ApiResult<Vec<&str>> {
                 }
             }
             "NonRecursive" if value.as_bool() == Some(true) => words.push("bind"),
-            "CreateMountpoint" | "ReadOnlyNonRecursive" => {}
+            "ReadOnlyNonRecursive" | "ReadOnlyForceRecursive" if value.as_bool() == Some(true) => {
+                let asked = match key.as_str() {
+                    "ReadOnlyNonRecursive" => ReadOnlyDepth::TopOnly,
+                    _ => ReadOnlyDepth::ForceRecursive,
+                };
+                if depth.replace(asked).is_some() {
+                    return Err(ApiError::bad_request(
+                        "BindOptions.ReadOnlyNonRecursive and BindOptions.ReadOnlyForceRecursive do not go together",
+                    ));
+                }
+            }
+            "CreateMountpoint" => {}
             _ if zeroish(value) => {}
             other => {
                 return Err(ApiError::unsupported(format!(
@@ -681,7 +697,7 @@ fn bind_words(options: &Map<String, Value>) -> ApiResult<Vec<&str>> {
             }
         }
     }
-    Ok(words)
+    Ok((words, depth))
 }
 
 /// `Binds`, `Mounts` and `Tmpfs` as rpod's mounts (host paths must be absolute: a service
@@ -716,8 +732,19 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
             "bind" => {
                 let options = mount.bind_options.unwrap_or_default();
                 let mut words = vec![if mount.read_only { "ro" } else { "rw" }];
-                words.extend(bind_words(&options)?);
-                bind(&mount.source, &mount.target, &words, None)?
+                let (more, depth) = bind_words(&options)?;
+                words.extend(more);
+                let spec = bind(&mount.source, &mount.target, &words, None)?;
+                match depth {
+                    Some(_) if !mount.read_only => {
+                        return Err(ApiError::bad_request(format!(
+                            "the mount on {}: BindOptions.ReadOnlyNonRecursive and ReadOnlyForceRecursive are for a read-only mount",
+                            mount.target
+                        )))
+                    }
+                    Some(depth) => rpod_engine::mounts::with_read_only_depth(spec, depth)?,
+                    None => spec,
+                }
             }
             "tmpfs" => {
                 let options = mount.tmpfs_options.unwrap_or_default();
@@ -1101,8 +1128,8 @@ mod tests {
     }
 
     /// A bind's `BindOptions`: `Propagation` and `NonRecursive` as words, `CreateMountpoint`
-    /// makes a missing source (listed before the create), `ReadOnlyNonRecursive` is rpod's
-    /// way anyway; `ReadOnlyForceRecursive` (API 1.44's) is refused, not ignored.
+    /// makes a missing source (listed before the create), `ReadOnlyNonRecursive` and
+    /// `ReadOnlyForceRecursive` (API 1.44's) say how much of a read-only bind is read-only.
     #[test]
     fn a_binds_options_are_taken_or_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -1125,13 +1152,38 @@ mod tests {
         let without = json.replace(r#","CreateMountpoint":true"#, "");
         let body: CreateBody = serde_json::from_str(&without).unwrap();
         assert!(missing_bind_sources(&body).unwrap().is_empty());
-        let forced = json.replace("ReadOnlyNonRecursive", "ReadOnlyForceRecursive");
-        let e = create_options(serde_json::from_str(&forced).unwrap(), None).unwrap_err();
-        assert!(
-            e.message.contains("ReadOnlyForceRecursive"),
-            "{}",
-            e.message
+        use rpod_engine::mounts::ReadOnlyDepth;
+        assert_eq!(mount.read_only_depth, ReadOnlyDepth::TopOnly);
+        let recursive = json.replace(r#""NonRecursive":true,"#, "");
+        let depth = |json: &str| create_options(serde_json::from_str(json).unwrap(), None);
+        let plain = recursive.replace(r#","ReadOnlyNonRecursive":true"#, "");
+        assert_eq!(
+            depth(&plain).unwrap().mounts[0].read_only_depth,
+            ReadOnlyDepth::Recursive
         );
+        let forced = recursive.replace("ReadOnlyNonRecursive", "ReadOnlyForceRecursive");
+        assert_eq!(
+            depth(&forced).unwrap().mounts[0].read_only_depth,
+            ReadOnlyDepth::ForceRecursive
+        );
+        let both = recursive.replace(
+            r#""ReadOnlyNonRecursive":true"#,
+            r#""ReadOnlyNonRecursive":true,"ReadOnlyForceRecursive":true"#,
+        );
+        for (json, says) in [
+            (
+                json.replace("ReadOnlyNonRecursive", "ReadOnlyForceRecursive"),
+                "needs a recursive bind",
+            ),
+            (both, "do not go together"),
+            (
+                recursive.replace(r#""ReadOnly":true"#, r#""ReadOnly":false"#),
+                "are for a read-only mount",
+            ),
+        ] {
+            let e = depth(&json).unwrap_err();
+            assert!(e.message.contains(says), "{json}: {}", e.message);
+        }
     }
 
     /// A tmpfs mount's `TmpfsOptions`: its size, mode and flags; another option refused.

@@ -673,7 +673,7 @@ impl Engine {
         for dir in &self.options.hooks_dirs {
             command.push(format!("--hooks-dir={}", dir.display()));
         }
-        // The teardown reads the container's networks' definitions. (The volume path is
+        // A restart policy's start reads the networks' definitions. (The volume path is
         // recorded in the store.)
         if let Some(dir) = &self.options.network_config_dir {
             command.push(format!("--network-config-dir={}", dir.display()));
