@@ -931,19 +931,14 @@ impl Store {
                 return Ok(recorded.clone());
             }
         }
-        let path = self.path.clone();
-        let db = |source| EngineError::Db {
-            path: path.clone(),
-            source,
-        };
         self.write(|tx| {
             let recorded: Option<String> = tx
                 .query_row(READ_VOLUME_PATH, [], |r| r.get(0))
                 .optional()
-                .map_err(db)?;
+                .map_err(|e| self.err(e))?;
             let volumes: i64 = tx
                 .query_row("SELECT count(*) FROM volumes", [], |r| r.get(0))
-                .map_err(db)?;
+                .map_err(|e| self.err(e))?;
             let settled = match (recorded, asked) {
                 (_, Some(asked)) if volumes == 0 => asked.to_path_buf(),
                 (Some(recorded), _) => return Ok(PathBuf::from(recorded)),
@@ -954,7 +949,7 @@ impl Store {
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('volume_path', ?1)",
                 [settled.to_string_lossy()],
             )
-            .map_err(db)?;
+            .map_err(|e| self.err(e))?;
             Ok(settled)
         })
     }
