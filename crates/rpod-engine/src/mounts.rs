@@ -213,7 +213,8 @@ impl MountSpec {
         };
         let mut options = self.options.clone();
         let recursive_bind = self.kind == MountKind::Bind && options.iter().any(|o| o == "rbind");
-        if recursive_bind && self.read_only() {
+        // A file has no mounts below it (and crun's `rro` opens the target as a directory).
+        if recursive_bind && self.read_only() && self.source.is_dir() {
             match self.read_only_depth {
                 ReadOnlyDepth::TopOnly => {}
                 ReadOnlyDepth::Recursive if !kernel_has_recursive_read_only() => {}
@@ -1135,7 +1136,10 @@ mod tests {
         assert!(kernel_has_recursive_read_only());
         let ro = parse_volume(&format!("{host}:/h:ro"), dir.path()).unwrap();
         assert!(has_rro(&ro), "{:?}", options(&ro));
-        assert!(has_rro(&parse_volume("vol:/v:ro", dir.path()).unwrap()));
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let ro_file = parse_volume(&format!("{}:/f:ro", file.display()), dir.path()).unwrap();
+        assert!(!has_rro(&ro_file), "{:?}", options(&ro_file));
         for plain in [format!("{host}:/h"), format!("{host}:/h:ro,bind")] {
             let m = parse_volume(&plain, dir.path()).unwrap();
             assert!(!has_rro(&m), "{plain}: {:?}", options(&m));
