@@ -372,6 +372,17 @@ fn volumes_live_in_the_volume_path_the_store_records() {
         err.contains("--volumepath is a flag of the local store"),
         "{err}"
     );
+    // A path that cannot be recorded as text is refused before anything is made.
+    use std::os::unix::ffi::OsStrExt;
+    let not_utf8 = std::ffi::OsStr::from_bytes(b"--volumepath=/tmp/\xff");
+    let out = rpod
+        .command(&[])
+        .arg(not_utf8)
+        .args(["volume", "ls"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr_of(&out).contains("only UTF-8 paths can be recorded"));
     rpod.ok(&["volume", "rm", "kept"]);
     assert!(!vols.join("kept").exists());
 }

@@ -154,7 +154,7 @@ pub struct EngineSection {
     /// same name; `--hooks-dir` wins over it (default: podman's).
     pub hooks_dir: Option<Vec<std::path::PathBuf>>,
     /// Where the local driver's volumes live; `--volumepath` wins over it. The store
-    /// records the first one it is opened with (`Store::volume_path`).
+    /// records the first one it is opened with (`Store::settle_volume_path`).
     pub volume_path: Option<std::path::PathBuf>,
 }
 

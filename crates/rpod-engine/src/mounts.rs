@@ -110,17 +110,20 @@ impl ReadOnlyDepth {
 }
 
 /// Whether this kernel makes a mount and those below it read-only at once (`mount_setattr`
-/// with `AT_RECURSIVE`, Linux 5.12), which the runtimes do for `rro`.
+/// with `AT_RECURSIVE`, Linux 5.12), which the runtimes do for `rro`; asked once.
 fn kernel_has_recursive_read_only() -> bool {
-    let Ok(uname) = nix::sys::utsname::uname() else {
-        return false;
-    };
-    let release = uname.release().to_string_lossy();
-    let mut numbers = release
-        .split(|c: char| !c.is_ascii_digit())
-        .map(|n| n.parse::<u32>().unwrap_or(0));
-    let version = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
-    version >= (5, 12)
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| {
+        let Ok(uname) = nix::sys::utsname::uname() else {
+            return false;
+        };
+        let release = uname.release().to_string_lossy();
+        let mut numbers = release
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|n| n.parse::<u32>().unwrap_or(0));
+        let version = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+        version >= (5, 12)
+    })
 }
 
 /// The upper layer of an `O` mount.
@@ -215,17 +218,19 @@ impl MountSpec {
         let recursive_bind = self.kind == MountKind::Bind && options.iter().any(|o| o == "rbind");
         // A file has no mounts below it (and crun's `rro` opens the target as a directory).
         if recursive_bind && self.read_only() && self.source.is_dir() {
+            let possible = kernel_has_recursive_read_only();
             match self.read_only_depth {
                 ReadOnlyDepth::TopOnly => {}
-                ReadOnlyDepth::Recursive if !kernel_has_recursive_read_only() => {}
-                ReadOnlyDepth::Recursive => options.push("rro".into()),
-                ReadOnlyDepth::ForceRecursive if !kernel_has_recursive_read_only() => {
+                ReadOnlyDepth::Recursive if !possible => {}
+                ReadOnlyDepth::ForceRecursive if !possible => {
                     return Err(EngineError::NotSupported(format!(
                         "a recursively read-only mount on {} (bind-recursive=readonly): it needs Linux 5.12 or later",
                         self.destination
                     )))
                 }
-                ReadOnlyDepth::ForceRecursive => options.push("rro".into()),
+                ReadOnlyDepth::Recursive | ReadOnlyDepth::ForceRecursive => {
+                    options.push("rro".into())
+                }
             }
         }
         MountBuilder::default()
@@ -337,6 +342,12 @@ pub fn check_bind_sources(mounts: &[MountSpec]) -> Result<()> {
                     mount.source.display()
                 )))
             }
+            Ok(_) if mount.overlay.is_some() && !overlay_can_take(&mount.source) => {
+                return Err(invalid(format!(
+                    "the overlay mount (O) of {}: overlayfs cannot take a path with , or :",
+                    mount.source.display()
+                )))
+            }
             Ok(_) => {}
         }
     }
@@ -352,10 +363,15 @@ struct BindWords {
     overlay: Option<OverlayLayers>,
 }
 
+/// Whether overlayfs's options can carry `path` (no comma or colon: they separate them).
+pub fn overlay_can_take(path: &Path) -> bool {
+    !path.to_string_lossy().contains([',', ':'])
+}
+
 /// `upperdir=` or `workdir=`'s directory: an absolute host path, which overlayfs's
-/// options can carry (no comma or colon).
+/// options can carry.
 fn overlay_dir(word: &str, value: &str) -> Result<PathBuf> {
-    if !value.starts_with('/') || value.contains([',', ':']) {
+    if !value.starts_with('/') || !overlay_can_take(Path::new(value)) {
         return Err(invalid(format!(
             "invalid mount option {word:?}: an absolute host path without , or :"
         )));
@@ -917,12 +933,18 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
 }
 
 /// A read-only bind made read-only to `depth` (`bind-recursive=writable|readonly`, Docker's
-/// `ReadOnlyNonRecursive` and `ReadOnlyForceRecursive`); only a bind of the whole tree can
-/// be made read-only throughout.
+/// `ReadOnlyNonRecursive` and `ReadOnlyForceRecursive`, which dockerd takes for a read-only
+/// mount only); only a bind of the whole tree can be made read-only throughout.
 pub fn with_read_only_depth(mut mount: MountSpec, depth: ReadOnlyDepth) -> Result<MountSpec> {
     if mount.kind != MountKind::Bind || mount.volume.is_some() {
         return Err(invalid(format!(
             "the mount on {}: bind-recursive is for bind mounts",
+            mount.destination
+        )));
+    }
+    if !mount.read_only() {
+        return Err(invalid(format!(
+            "the mount on {}: bind-recursive=writable|readonly (ReadOnlyNonRecursive, ReadOnlyForceRecursive) are for a read-only mount",
             mount.destination
         )));
     }
@@ -1161,6 +1183,8 @@ mod tests {
                 "needs a recursive bind",
             ),
             ("bind-recursive=sometimes", "invalid mount option"),
+            ("bind-recursive=readonly", "are for a read-only mount"),
+            ("bind-recursive=writable", "are for a read-only mount"),
         ] {
             let err = mount(words).unwrap_err().to_string();
             assert!(err.contains(says), "{words}: {err}");
@@ -1245,6 +1269,11 @@ mod tests {
         let m = parse_volume(&format!("{}:/f:O", file.display()), dir.path()).unwrap();
         let err = check_bind_sources(&[m]).unwrap_err().to_string();
         assert!(err.contains("must be a directory"), "{err}");
+        let comma = dir.path().join("a,b");
+        std::fs::create_dir(&comma).unwrap();
+        let m = parse_volume(&format!("{}:/c:O", comma.display()), dir.path()).unwrap();
+        let err = check_bind_sources(&[m]).unwrap_err().to_string();
+        assert!(err.contains("cannot take a path with , or :"), "{err}");
         let err = with_subpath(parse_volume("v:/v:O", dir.path()).unwrap(), "sub")
             .unwrap_err()
             .to_string();

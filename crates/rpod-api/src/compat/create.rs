@@ -736,12 +736,6 @@ fn host_mounts(host: &Map<String, Value>) -> ApiResult<Vec<rpod_engine::mounts::
                 words.extend(more);
                 let spec = bind(&mount.source, &mount.target, &words, None)?;
                 match depth {
-                    Some(_) if !mount.read_only => {
-                        return Err(ApiError::bad_request(format!(
-                            "the mount on {}: BindOptions.ReadOnlyNonRecursive and ReadOnlyForceRecursive are for a read-only mount",
-                            mount.target
-                        )))
-                    }
                     Some(depth) => rpod_engine::mounts::with_read_only_depth(spec, depth)?,
                     None => spec,
                 }

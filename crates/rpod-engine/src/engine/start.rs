@@ -418,7 +418,8 @@ impl Engine {
                 },
             };
             if !rootfs::is_mounted(&dirs.merged) {
-                if mount.source.to_string_lossy().contains([',', ':']) {
+                // A bind's source was checked at create; a volume's is under the volume path.
+                if !crate::mounts::overlay_can_take(&mount.source) {
                     return Err(EngineError::InvalidArg(format!(
                         "the overlay mount (O) of {}: overlayfs cannot take a path with , or :",
                         mount.source.display()

@@ -1,5 +1,5 @@
-//! Network definitions on disk: `<root>/networks/NAME.json` (or `--network-config-dir`), each in the JSON format netavark
-//! reads, so what rpod stores is what netavark is given.
+//! Network definitions on disk: `<root>/networks/NAME.json` (or `--network-config-dir`),
+//! each in the JSON format netavark reads, so what rpod stores is what netavark is given.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
