@@ -2052,8 +2052,9 @@ fn a_bridge_another_stores_network_uses_is_left_to_it() {
 }
 
 /// `--network-config-dir` (and rpod.conf's `network_config_dir`): networks are defined
-/// there; a container on one of them is torn down by its exit command (which is given the
-/// directory); without it the network is not known, as podman's.
+/// there; a container on one of them is torn down by its exit command, and restarted by it
+/// (which needs the directory, given to it); without it the network is not known, as
+/// podman's.
 #[test]
 fn networks_are_defined_in_the_network_config_dir() {
     let rpod = Rpod::with_image("crun");
