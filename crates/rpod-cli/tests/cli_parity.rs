@@ -1753,6 +1753,22 @@ fn global_flags_and_repeated_flags_as_podman() {
             "{err}"
         );
     }
+    // ... and the container's exit command (which has no terminal to write to) gets it too:
+    // the monitor's own command line carries the exit command's words.
+    rpod.ok(&[
+        "--syslog", "run", "-d", "--name", "logged", "demo", "sleep", "300",
+    ]);
+    let monitor = rpod.inspect("logged", "{{.State.ConmonPid}}");
+    let words = std::fs::read(format!("/proc/{monitor}/cmdline")).unwrap();
+    let words: Vec<&[u8]> = words.split(|b| *b == 0).collect();
+    assert!(
+        words
+            .windows(2)
+            .any(|pair| pair == [&b"--exit-command-arg"[..], &b"--syslog"[..]]),
+        "{:?}",
+        String::from_utf8_lossy(&words.join(&b' '))
+    );
+    rpod.ok(&["rm", "-f", "-t", "0", "logged"]);
     for flag in ["--namespace=x", "--network-cmd-path=/usr/bin/slirp4netns"] {
         let err = rpod.fails(&[flag, "ps"], 125);
         assert!(err.contains("not supported"), "{err}");
