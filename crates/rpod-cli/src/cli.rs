@@ -242,6 +242,17 @@ pub enum Command {
     Completion(CompletionArgs),
     /// podman's way into its rootless user namespace; rpod runs as root and has none.
     Unshare(UnshareArgs),
+    /// podman's virtual machines for hosts without Linux containers; not supported: rpod
+    /// runs containers on this host.
+    #[command(hide = true, disable_help_flag = true)]
+    Machine(MachineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MachineArgs {
+    /// Whatever follows `machine` (refused as the command is).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub words: Vec<String>,
 }
 
 #[derive(Debug, Args)]

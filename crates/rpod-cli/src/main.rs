@@ -231,10 +231,12 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32, exit::Failure> {
         silence_stdout()?;
     }
     // A remote service's commands; the shell completion and the connections kept here
-    // stay local, as podman-remote's.
+    // stay local, as podman-remote's, and `machine`, which nowhere is.
     let local_only = matches!(
         cli.command,
-        Command::Completion(_) | Command::System(SystemCommand::Connection(_))
+        Command::Completion(_)
+            | Command::System(SystemCommand::Connection(_))
+            | Command::Machine(_)
     );
     if remote::wanted(&cli) && !local_only {
         return remote::run(cli, matches);
@@ -248,6 +250,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32, exit::Failure> {
         Command::Version(args) => return s::version(args),
         Command::Completion(args) => return commands::completion::completion(args),
         Command::Unshare(args) => return s::unshare(args),
+        Command::Machine(_) => return s::machine(),
         _ => {}
     }
     if let Command::System(SystemCommand::Connection(command)) = cli.command {
@@ -397,7 +400,10 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32, exit::Failure> {
         Command::Unmount(a) | Command::Container(ContainerCommand::Unmount(a)) => fs::unmount(e, a),
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => o::top(e, a),
         Command::System(SystemCommand::Service(_)) => unreachable!("handled before"),
-        Command::Version(_) | Command::Completion(_) | Command::Unshare(_) => {
+        Command::Version(_)
+        | Command::Completion(_)
+        | Command::Unshare(_)
+        | Command::Machine(_) => {
             unreachable!("handled before opening the engine")
         }
     }

@@ -1,5 +1,5 @@
-//! `completion` (shell scripts for rpod's command line) and `unshare` (refused, as rootful
-//! podman refuses it). Neither needs root or a store.
+//! `completion` (shell scripts for rpod's command line), `unshare` (refused, as rootful
+//! podman refuses it) and `machine` (not supported). None needs root or a store.
 
 mod common;
 
@@ -150,7 +150,7 @@ fn the_completion_variable_of_another_program_changes_nothing() {
 }
 
 #[test]
-fn unknown_shells_and_unshare_are_refused() {
+fn unknown_shells_unshare_and_machine_are_refused() {
     let out = rpod(&["completion", "tcsh"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&out.stderr)
@@ -163,6 +163,23 @@ fn unknown_shells_and_unshare_are_refused() {
     assert_eq!(out.status.code(), Some(125));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("please use unshare with rootless"), "{err}");
+
+    // podman's virtual machines: refused as such, also with a service named (which is not
+    // asked), and not offered among the commands.
+    for line in [
+        &["machine", "init", "--cpus", "2"][..],
+        &["--url", "unix:///nonexistent.sock", "machine", "list"],
+    ] {
+        let out = rpod(line);
+        assert_eq!(out.status.code(), Some(125), "{line:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("\"rpod machine\" is not supported: rpod runs containers on this host"),
+            "{err}"
+        );
+    }
+    let help = String::from_utf8_lossy(&rpod(&["--help"]).stdout).into_owned();
+    assert!(!help.contains("machine"), "{help}");
 }
 
 /// `system connection`'s commands are offered the kept destinations' names, and `image scp`

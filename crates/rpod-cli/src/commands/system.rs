@@ -203,6 +203,15 @@ pub fn unshare(_args: &crate::cli::UnshareArgs) -> Outcome {
     ))
 }
 
+/// `machine`: podman's virtual machines (for macOS, Windows and hosts without container
+/// support) are not something rpod has.
+pub fn machine() -> Outcome {
+    Err(usage(
+        "\"rpod machine\" is not supported: rpod runs containers on this host, in no \
+         virtual machine",
+    ))
+}
+
 /// A size and the share of `total` it is, as podman's `system df` prints it.
 fn reclaimable(size: u64, total: u64) -> String {
     let percent = (size * 100).checked_div(total).unwrap_or(0);
