@@ -379,6 +379,62 @@ mod tests {
     }
 
     #[test]
+    fn every_line_parses_as_the_whole_parse_alone_would_parse_it() {
+        use clap::FromArgMatches;
+        let prefixes = [
+            "",
+            "--root /x",
+            "--runtime=crun --runroot /y -r",
+            "--log-level debug --noout",
+            "-c conn --tmpdir /t",
+        ];
+        let lines = [
+            "ps -a --format {{.Names}}",
+            "run --rm -it -v /a:/b:ro --name n demo sh -c 'echo hi'",
+            "run -d --root /z demo",
+            "run demo ls -r --root",
+            "exec -it c ls -la",
+            "container rm -f -t 0 a b",
+            "image ls --filter reference=x",
+            "volume create --opt o=bind v",
+            "network create --subnet 10.1.0.0/24 n",
+            "pod create --name p",
+            "logs -f --tail 2 c",
+            "system service --time 0 unix:///tmp/x.sock",
+            "ps --bogus",
+            "run",
+            "nosuch command",
+            "rm --help",
+            "version",
+        ];
+        let mut quick_ones = 0;
+        for prefix in prefixes {
+            for line in lines {
+                let line = format!("{prefix} {line}");
+                let whole = on_every_command(Cli::command(), last_value_wins)
+                    .try_get_matches_from(words(&line));
+                let quick = parse_with_global_flags_first(&os_words(&line));
+                match (whole, quick) {
+                    (Ok(whole), Some(quick)) => {
+                        quick_ones += 1;
+                        assert_eq!(
+                            format!("{:?}", Cli::from_arg_matches(&quick)),
+                            format!("{:?}", Cli::from_arg_matches(&whole)),
+                            "{line}"
+                        )
+                    }
+                    // Refused by the whole parse: never taken by the quick one.
+                    (Err(error), quick) => assert!(quick.is_none(), "{line}: {error}"),
+                    (Ok(_), None) => {}
+                }
+            }
+        }
+        // Every line the whole parse takes, but those giving a global flag after their
+        // subcommand (two of them, under each prefix), went the quick way.
+        assert_eq!(quick_ones, 5 * (lines.len() - 4 - 2));
+    }
+
+    #[test]
     fn a_global_flag_after_the_subcommand_gets_the_whole_parse() {
         for line in [
             "ps --root /x",
