@@ -944,12 +944,9 @@ ADD --chown=3:4 --chmod=751 f /added
     assert!(stdout.contains("STEP 2/2: COPY --link f /\n"), "{stdout}");
 }
 
-/// `--layers` (the default): each step's image is kept and a build takes from the cache
-/// the steps it ran before with the same image, config, command or files; `--no-cache`
-/// and `--layers=false` run them all. The steps' images are intermediate (`images -a`),
-/// and `rmi` of the image takes them with it, as podman's.
 /// `build -`: a Containerfile alone on standard input (an empty context), or a tar of the
-/// context, plain or gzip, as podman and Docker take them; `-f -` beside it is refused.
+/// context, plain or compressed (gzip, bzip2, xz, zstd), as podman and Docker take them;
+/// `-f -` beside it is refused.
 #[test]
 fn a_context_or_containerfile_comes_on_standard_input() {
     let rpod = Rpod::with_image("crun");
@@ -974,7 +971,27 @@ fn a_context_or_containerfile_comes_on_standard_input() {
     let mut gzipped = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     std::io::Write::write_all(&mut gzipped, &context).unwrap();
     let gzipped = gzipped.finish().unwrap();
-    for (tag, bytes) in [("plain", &context), ("gzipped", &gzipped)] {
+    // bzip2, xz and zstd too, as podman's and Docker's builds unpack them.
+    let packed = tempfile::tempdir().unwrap();
+    std::fs::write(packed.path().join("c.tar"), &context).unwrap();
+    let made = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "bzip2 -k c.tar && xz -k c.tar && zstd -q c.tar -o c.tar.zst",
+        ])
+        .current_dir(packed.path())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let read = |name: &str| std::fs::read(packed.path().join(name)).unwrap();
+    let (bzip2, xz, zstd) = (read("c.tar.bz2"), read("c.tar.xz"), read("c.tar.zst"));
+    for (tag, bytes) in [
+        ("plain", &context),
+        ("gzipped", &gzipped),
+        ("bzip2", &bzip2),
+        ("xz", &xz),
+        ("zstd", &zstd),
+    ] {
         let out = common::pipe_through(
             &mut rpod.command(&["build", "-q", "-f", "Build.file", "-t", tag, "-"]),
             bytes,
@@ -1052,6 +1069,10 @@ fn a_layer_given_twice_runs_and_copies_keep_root_and_nodes() {
     rpod.ok(&["image", "unmount", "twice"]);
 }
 
+/// `--layers` (the default): each step's image is kept and a build takes from the cache
+/// the steps it ran before with the same image, config, command or files; `--no-cache`
+/// and `--layers=false` run them all. The steps' images are intermediate (`images -a`),
+/// and `rmi` of the image takes them with it, as podman's.
 #[test]
 fn build_cache_takes_steps_that_are_the_same_and_rmi_takes_their_images() {
     let rpod = Rpod::with_image("crun");
@@ -2637,7 +2658,25 @@ fn build_takes_contexts_from_git_and_web_servers() {
     ]);
     assert_eq!(cat("with-named", "/from-repo"), "v1\n");
 
+    // The same context compressed with xz, as Docker's and podman's builds take it.
+    let packed = rpod.dir.path().join("packed");
+    fs::create_dir_all(&packed).unwrap();
+    fs::write(
+        packed.join("ctx.tar.gz"),
+        common::tar_gz(&[
+            ("Containerfile", "FROM demo\nCOPY note /note\n"),
+            ("note", "from the xz archive\n"),
+        ]),
+    )
+    .unwrap();
+    let made = std::process::Command::new("sh")
+        .args(["-c", "gzip -dc ctx.tar.gz | xz > ctx.tar.xz"])
+        .current_dir(&packed)
+        .status()
+        .unwrap();
+    assert!(made.success());
     let port = common::serve_bytes(vec![
+        ("/ctx.tar.xz", fs::read(packed.join("ctx.tar.xz")).unwrap()),
         (
             "/ctx.tar.gz",
             common::tar_gz(&[
@@ -2668,8 +2707,11 @@ fn build_takes_contexts_from_git_and_web_servers() {
         &format!("{web}/Containerfile"),
     ]);
     assert_eq!(cat("alone", "/alone"), "alone\n");
+    rpod.ok(&["build", "-q", "-t", "xz", &format!("{web}/ctx.tar.xz")]);
+    assert_eq!(cat("xz", "/note"), "from the xz archive\n");
+    // A bzip2 stream cut after its header: refused, naming the context.
     let err = rpod.fails(&["build", &format!("{web}/ctx.tar.bz2")], 125);
-    assert!(err.contains("bzip2"), "{err}");
+    assert!(err.contains("the build context"), "{err}");
     let err = rpod.fails(&["build", &format!("{web}/missing.tar")], 125);
     assert!(err.contains("404"), "{err}");
     let err = rpod.fails(&["build", "ftp://127.0.0.1/ctx.tar"], 125);

@@ -6174,6 +6174,44 @@ fn docker_builds_images_through_the_service() {
         seen.extend_from_slice(&piece[..n]);
     }
     drop(stream);
+    // A context compressed with bzip2, xz or zstd is taken as a gzip'd one is (Docker's
+    // service takes them all); a body that is no tar at all is refused.
+    let packed = tempfile::tempdir().unwrap();
+    let mut context = tar::Builder::new(Vec::new());
+    let dockerfile = b"FROM demo\nRUN echo packed > /packed\n";
+    let mut header = tar::Header::new_gnu();
+    header.set_size(dockerfile.len() as u64);
+    header.set_mode(0o644);
+    context
+        .append_data(&mut header, "Dockerfile", &dockerfile[..])
+        .unwrap();
+    std::fs::write(packed.path().join("c.tar"), context.into_inner().unwrap()).unwrap();
+    for (tool, file) in [
+        ("bzip2 -k c.tar", "c.tar.bz2"),
+        ("xz -k c.tar", "c.tar.xz"),
+        ("zstd -q c.tar -o c.tar.zst", "c.tar.zst"),
+    ] {
+        let made = std::process::Command::new("sh")
+            .args(["-c", tool])
+            .current_dir(packed.path())
+            .status()
+            .unwrap();
+        assert!(made.success(), "{tool}");
+        let context = std::fs::read(packed.path().join(file)).unwrap();
+        let reply = service.http("POST", "/v1.43/build?t=packed", &context);
+        let said = String::from_utf8_lossy(&reply.body);
+        assert!(
+            reply.status == 200 && said.contains("Successfully tagged packed"),
+            "{file}: {said}"
+        );
+        service.rpod.ok(&["rmi", "packed"]);
+    }
+    let reply = service.http("POST", "/v1.43/build?t=packed", b"no tar at all\n");
+    let said = String::from_utf8_lossy(&reply.body);
+    assert!(
+        reply.status == 400 && said.contains("the build context"),
+        "{said}"
+    );
     // A context whose Dockerfile is a link is refused, never read through (it could lead
     // to any of the service's host's files).
     let mut context = tar::Builder::new(Vec::new());

@@ -1,13 +1,12 @@
 //! `POST /build`: `docker build` (the CLI's classic builder) and `podman --remote build`
-//! against the service. The body is the build context as a tar (gzip'd when the client
-//! compresses it, as podman-remote does), unpacked into a scratch directory of rpod's and
+//! against the service. The body is the build context as a tar, plain or compressed
+//! (podman-remote gzips it; bzip2, xz and zstd are taken too, as Docker's), unpacked into a scratch directory of rpod's and
 //! built by the engine's `build`; progress and each RUN step's output go back as `stream`
 //! lines, the image's ID as Docker's `aux` (or, for podman-remote, which takes the last
 //! line that looks like an ID, as the last `stream` line), a failure as an `errorDetail`
 //! line (the answer has begun by then).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
 use serde_json::json;
@@ -286,18 +285,7 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
                 (Box::new(fetched), dir, file)
             }
             None => {
-                let mut body = BufReader::new(ex.conn.body());
-                let gzip = body
-                    .fill_buf()
-                    .map(|head| head.starts_with(&[0x1f, 0x8b]))
-                    .unwrap_or(false);
-                let dir = if gzip {
-                    context
-                        .engine
-                        .build_context_from_tar(flate2::read::GzDecoder::new(body))?
-                } else {
-                    context.engine.build_context_from_tar(body)?
-                };
+                let dir = context.engine.build_context_from_tar(ex.conn.body())?;
                 let path = dir.path().to_path_buf();
                 (Box::new(dir), path, None)
             }

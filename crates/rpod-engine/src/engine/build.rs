@@ -575,12 +575,17 @@ fn only_flags(instruction: &Instruction, allowed: &[&str]) -> Result<()> {
 }
 
 impl Engine {
-    /// A build context sent as a tar (hostile input: the REST service's builds), unpacked
+    /// A build context sent as a tar, plain or compressed (gzip, bzip2, xz or zstd, told
+    /// apart by their first bytes, as Docker's and podman's services take it), unpacked
     /// into a scratch directory of rpod's, which goes when the value returned is dropped.
+    /// Hostile input: the REST service's builds.
     pub fn build_context_from_tar(&self, input: impl std::io::Read) -> Result<scratch::ScratchDir> {
+        const ORIGIN: &str = "the build context";
+        let input = crate::image::compression::decompressed(input)
+            .map_err(|e| EngineError::InvalidArg(format!("{ORIGIN}: {e}")))?;
         let dir = scratch::ScratchDir::new(&self.roots.tmp(), "build-")?;
         let space = self.roots.space_guard();
-        scratch::unpack_tar(input, dir.path(), "the build context", false, &space)?;
+        scratch::unpack_tar(input, dir.path(), ORIGIN, false, &space)?;
         Ok(dir)
     }
 

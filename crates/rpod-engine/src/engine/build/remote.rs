@@ -223,30 +223,15 @@ impl Engine {
         let space = self.roots.space_guard();
         let what = "the build context";
         let containerfile = match kind {
-            ArchiveKind::Gzip => {
-                crate::scratch::unpack_tar(
-                    flate2::read::GzDecoder::new(body),
-                    &dir,
-                    what,
-                    false,
-                    &space,
-                )?;
-                None
-            }
-            ArchiveKind::Zstd => {
-                let decoder = ruzstd::decoding::StreamingDecoder::new(body)
-                    .map_err(|e| failed(format!("not a zstd stream: {e}")))?;
-                crate::scratch::unpack_tar(decoder, &dir, what, false, &space)?;
+            ArchiveKind::Compressed => {
+                let body = crate::image::compression::decompressed(body)
+                    .map_err(|e| failed(e.to_string()))?;
+                crate::scratch::unpack_tar(body, &dir, what, false, &space)?;
                 None
             }
             ArchiveKind::Tar => {
                 crate::scratch::unpack_tar(body, &dir, what, false, &space)?;
                 None
-            }
-            ArchiveKind::Other(name) => {
-                return Err(EngineError::NotSupported(format!(
-                    "the build context {origin}: a {name} archive (tar, gzip and zstd are unpacked)"
-                )))
             }
             ArchiveKind::Text => {
                 // A Containerfile alone (Docker names it so in an empty context).
@@ -272,25 +257,18 @@ impl Engine {
 /// What a download is, by its first bytes.
 #[derive(Debug, PartialEq, Eq)]
 enum ArchiveKind {
-    Gzip,
-    Zstd,
+    /// gzip, zstd, bzip2 or xz (a compressed tar, as Docker's and podman's builds take it).
+    Compressed,
     Tar,
-    /// A compression rpod does not unpack (its name).
-    Other(&'static str),
     /// Anything else: a Containerfile.
     Text,
 }
 
 impl ArchiveKind {
     fn of(head: &[u8]) -> ArchiveKind {
-        if head.starts_with(&[0x1f, 0x8b]) {
-            ArchiveKind::Gzip
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            ArchiveKind::Zstd
-        } else if head.starts_with(b"BZh") {
-            ArchiveKind::Other("bzip2")
-        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-            ArchiveKind::Other("xz")
+        use crate::image::compression::{is_bzip2, is_gzip, is_xz, is_zstd};
+        if is_gzip(head) || is_zstd(head) || is_bzip2(head) || is_xz(head) {
+            ArchiveKind::Compressed
         } else if head.get(257..262) == Some(b"ustar") {
             ArchiveKind::Tar
         } else {
@@ -593,12 +571,19 @@ mod tests {
         let mut tar = vec![0u8; 512];
         tar[257..262].copy_from_slice(b"ustar");
         assert_eq!(ArchiveKind::of(&tar), ArchiveKind::Tar);
-        assert_eq!(ArchiveKind::of(&[0x1f, 0x8b, 8]), ArchiveKind::Gzip);
+        for compressed in [
+            &[0x1f, 0x8b, 8][..],
+            &[0x28, 0xb5, 0x2f, 0xfd],
+            b"BZh91AY&SY\0\0",
+            &[0xfd, b'7', b'z', b'X', b'Z', 0],
+        ] {
+            assert_eq!(ArchiveKind::of(compressed), ArchiveKind::Compressed);
+        }
+        // A Containerfile that starts as bzip2's magic does is none.
         assert_eq!(
-            ArchiveKind::of(&[0x28, 0xb5, 0x2f, 0xfd]),
-            ArchiveKind::Zstd
+            ArchiveKind::of(b"BZh9 is no instruction\n"),
+            ArchiveKind::Text
         );
-        assert_eq!(ArchiveKind::of(b"BZh91AY"), ArchiveKind::Other("bzip2"));
         assert_eq!(ArchiveKind::of(b"FROM demo\nRUN true\n"), ArchiveKind::Text);
         assert_eq!(ArchiveKind::of(b""), ArchiveKind::Text);
     }
