@@ -6177,17 +6177,10 @@ fn docker_builds_images_through_the_service() {
     // A context compressed with bzip2, xz or zstd is taken as a gzip'd one is (Docker's
     // service takes them all); a body that is no tar at all is refused.
     let packed = tempfile::tempdir().unwrap();
-    let mut context = tar::Builder::new(Vec::new());
-    let dockerfile = b"FROM demo\nRUN echo packed > /packed\n";
-    let mut header = tar::Header::new_gnu();
-    header.set_size(dockerfile.len() as u64);
-    header.set_mode(0o644);
-    context
-        .append_data(&mut header, "Dockerfile", &dockerfile[..])
-        .unwrap();
-    std::fs::write(packed.path().join("c.tar"), context.into_inner().unwrap()).unwrap();
+    let context = common::tar_gz(&[("Dockerfile", "FROM demo\nRUN echo packed > /packed\n")]);
+    std::fs::write(packed.path().join("c.tar.gz"), context).unwrap();
     for (tool, file) in [
-        ("bzip2 -k c.tar", "c.tar.bz2"),
+        ("gzip -dc c.tar.gz > c.tar && bzip2 -k c.tar", "c.tar.bz2"),
         ("xz -k c.tar", "c.tar.xz"),
         ("zstd -q c.tar -o c.tar.zst", "c.tar.zst"),
     ] {
