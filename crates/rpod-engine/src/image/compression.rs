@@ -41,21 +41,25 @@ pub fn is_zstd(head: &[u8]) -> bool {
 }
 
 /// The stream decompressed, by its magic bytes; a stream with neither magic is plain.
+/// A decoder's errors say which compression they come from.
 pub fn decompressed<'a, R: Read + 'a>(reader: R) -> io::Result<Box<dyn Read + 'a>> {
     let mut reader = BufReader::with_capacity(256 * 1024, reader);
     let head = reader.fill_buf()?;
     if head.starts_with(&GZIP_MAGIC) {
-        return Ok(Box::new(flate2::read::GzDecoder::new(reader)));
+        return Ok(labelled("gzip", flate2::read::GzDecoder::new(reader)));
     }
     if is_zstd(head) {
-        return Ok(Box::new(ZstdFrames {
-            source: reader,
-            decoder: FrameDecoder::new(),
-            in_frame: false,
-        }));
+        return Ok(labelled(
+            "zstd",
+            ZstdFrames {
+                source: reader,
+                decoder: FrameDecoder::new(),
+                in_frame: false,
+            },
+        ));
     }
     if is_bzip2(head) {
-        return Ok(Box::new(bzip2_rs::DecoderReader::new(reader)));
+        return Ok(labelled("bzip2", bzip2_rs::DecoderReader::new(reader)));
     }
     if is_xz(head) {
         // liblzma (xz's own library, built from the crate's sources: the pure-Rust lzma-rs
@@ -66,11 +70,32 @@ pub fn decompressed<'a, R: Read + 'a>(reader: R) -> io::Result<Box<dyn Read + 'a
             liblzma::stream::CONCATENATED,
         )
         .map_err(io::Error::other)?;
-        return Ok(Box::new(liblzma::bufread::XzDecoder::new_stream(
-            reader, stream,
-        )));
+        return Ok(labelled(
+            "xz",
+            liblzma::bufread::XzDecoder::new_stream(reader, stream),
+        ));
     }
     Ok(Box::new(reader))
+}
+
+/// `decoder`, its errors prefixed with the compression's name: the decoders' own words
+/// ("crc truncated", "premature eof", "corrupt deflate stream") rarely say what was read.
+fn labelled<'a>(name: &'static str, decoder: impl Read + 'a) -> Box<dyn Read + 'a> {
+    Box::new(Labelled { name, decoder })
+}
+
+struct Labelled<D> {
+    name: &'static str,
+    decoder: D,
+}
+
+impl<D: Read> Read for Labelled<D> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        self.decoder.read(buffer).map_err(|e| match e.kind() {
+            io::ErrorKind::Interrupted => e,
+            kind => io::Error::new(kind, format!("reading its {} compression: {e}", self.name)),
+        })
+    }
 }
 
 /// The most memory an xz stream may make its decoder use: xz's presets ask for at most
@@ -321,6 +346,33 @@ mod tests {
         let mut truncated = xz(b"cut short");
         truncated.truncate(truncated.len() - 10);
         assert!(read_all(&truncated).is_err());
+    }
+
+    #[test]
+    fn a_decoders_error_names_its_compression() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, b"zipped data, long enough to cut").unwrap();
+        let mut gz = gz.finish().unwrap();
+        gz.truncate(gz.len() / 2);
+        let mut cut_xz = Vec::new();
+        let mut encoder = liblzma::write::XzEncoder::new(&mut cut_xz, 6);
+        encoder.write_all(b"xz data cut short").unwrap();
+        encoder.finish().unwrap();
+        cut_xz.truncate(cut_xz.len() - 10);
+        let mut cut_zstd = raw_frame(b"some data here");
+        cut_zstd.truncate(cut_zstd.len() - 4);
+        for (name, stream) in [
+            ("gzip", gz),
+            ("xz", cut_xz),
+            ("zstd", cut_zstd),
+            ("bzip2", b"BZh91AY&SY".to_vec()),
+        ] {
+            let error = read_all(&stream).unwrap_err().to_string();
+            assert!(
+                error.starts_with(&format!("reading its {name} compression: ")),
+                "{error}"
+            );
+        }
     }
 
     #[test]
