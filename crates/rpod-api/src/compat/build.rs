@@ -1,10 +1,10 @@
 //! `POST /build`: `docker build` (the CLI's classic builder) and `podman --remote build`
 //! against the service. The body is the build context as a tar, plain or compressed
-//! (podman-remote gzips it; bzip2, xz and zstd are taken too, as Docker's), unpacked into a scratch directory of rpod's and
-//! built by the engine's `build`; progress and each RUN step's output go back as `stream`
-//! lines, the image's ID as Docker's `aux` (or, for podman-remote, which takes the last
-//! line that looks like an ID, as the last `stream` line), a failure as an `errorDetail`
-//! line (the answer has begun by then).
+//! (podman-remote gzips it; bzip2, xz and zstd are taken too, as Docker's), unpacked into
+//! a scratch directory of rpod's and built by the engine's `build`; progress and each RUN
+//! step's output go back as `stream` lines, the image's ID as Docker's `aux` (or, for
+//! podman-remote, which takes the last line that looks like an ID, as the last `stream`
+//! line), a failure as an `errorDetail` line (the answer has begun by then).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
