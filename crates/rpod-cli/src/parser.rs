@@ -98,12 +98,9 @@ fn subcommand_position(command: &clap::Command, words: &[std::ffi::OsString]) ->
                 Some((name, _)) => (name, true),
                 None => (long, false),
             };
-            let arg = command.get_arguments().find(|arg| {
-                arg.get_long() == Some(name)
-                    || arg
-                        .get_all_aliases()
-                        .is_some_and(|aliases| aliases.contains(&name))
-            })?;
+            let arg = command
+                .get_arguments()
+                .find(|arg| answers_to_long(arg, name))?;
             at += if takes_value(arg) && !value { 2 } else { 1 };
         } else if let Some(letters) = word.strip_prefix('-').filter(|l| !l.is_empty()) {
             // A cluster of letters (`-rc NAME`): a letter that takes a value takes the rest
@@ -112,7 +109,7 @@ fn subcommand_position(command: &clap::Command, words: &[std::ffi::OsString]) ->
             for (index, letter) in letters.char_indices() {
                 let arg = command
                     .get_arguments()
-                    .find(|arg| arg.get_short() == Some(letter))?;
+                    .find(|arg| answers_to_letter(arg, letter))?;
                 if takes_value(arg) {
                     if index + letter.len_utf8() == letters.len() {
                         at += 1;
@@ -135,24 +132,30 @@ fn may_name_one_of(globals: &[&clap::Arg], word: &std::ffi::OsStr) -> bool {
     let word = word.to_string_lossy();
     if let Some(long) = word.strip_prefix("--") {
         let name = long.split_once('=').map_or(long, |(name, _)| name);
-        globals.iter().any(|arg| {
-            arg.get_long() == Some(name)
-                || arg
-                    .get_all_aliases()
-                    .is_some_and(|aliases| aliases.contains(&name))
-        })
+        globals.iter().any(|arg| answers_to_long(arg, name))
     } else if let Some(letters) = word.strip_prefix('-') {
-        letters.chars().any(|letter| {
-            globals.iter().any(|arg| {
-                arg.get_short() == Some(letter)
-                    || arg
-                        .get_all_short_aliases()
-                        .is_some_and(|aliases| aliases.contains(&letter))
-            })
-        })
+        letters
+            .chars()
+            .any(|letter| globals.iter().any(|arg| answers_to_letter(arg, letter)))
     } else {
         false
     }
+}
+
+/// Whether `--NAME` gives `arg` (its long name or an alias of it).
+fn answers_to_long(arg: &clap::Arg, name: &str) -> bool {
+    arg.get_long() == Some(name)
+        || arg
+            .get_all_aliases()
+            .is_some_and(|aliases| aliases.contains(&name))
+}
+
+/// Whether `-LETTER` gives `arg` (its letter or an alias of it).
+fn answers_to_letter(arg: &clap::Arg, letter: char) -> bool {
+    arg.get_short() == Some(letter)
+        || arg
+            .get_all_short_aliases()
+            .is_some_and(|aliases| aliases.contains(&letter))
 }
 
 /// The help asked for on a line that needed the second parse (`run --rm=false --help`), as

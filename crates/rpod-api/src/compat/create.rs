@@ -677,16 +677,11 @@ fn bind_words(
                 }
             }
             "NonRecursive" if value.as_bool() == Some(true) => words.push("bind"),
-            "ReadOnlyNonRecursive" | "ReadOnlyForceRecursive" if value.as_bool() == Some(true) => {
-                let asked = match key.as_str() {
-                    "ReadOnlyNonRecursive" => ReadOnlyDepth::TopOnly,
-                    _ => ReadOnlyDepth::ForceRecursive,
-                };
-                if depth.replace(asked).is_some() {
-                    return Err(ApiError::bad_request(
-                        "BindOptions.ReadOnlyNonRecursive and BindOptions.ReadOnlyForceRecursive do not go together",
-                    ));
-                }
+            "ReadOnlyNonRecursive" if value.as_bool() == Some(true) => {
+                choose_depth(&mut depth, ReadOnlyDepth::TopOnly)?
+            }
+            "ReadOnlyForceRecursive" if value.as_bool() == Some(true) => {
+                choose_depth(&mut depth, ReadOnlyDepth::ForceRecursive)?
             }
             "CreateMountpoint" => {}
             _ if zeroish(value) => {}
@@ -698,6 +693,20 @@ fn bind_words(
         }
     }
     Ok((words, depth))
+}
+
+/// `asked` as a bind's read-only depth, unless one was chosen already: dockerd takes only
+/// one of its two fields.
+fn choose_depth(
+    depth: &mut Option<rpod_engine::mounts::ReadOnlyDepth>,
+    asked: rpod_engine::mounts::ReadOnlyDepth,
+) -> ApiResult<()> {
+    if depth.replace(asked).is_some() {
+        return Err(ApiError::bad_request(
+            "BindOptions.ReadOnlyNonRecursive and BindOptions.ReadOnlyForceRecursive do not go together",
+        ));
+    }
+    Ok(())
 }
 
 /// `Binds`, `Mounts` and `Tmpfs` as rpod's mounts (host paths must be absolute: a service
