@@ -3490,6 +3490,41 @@ fn archives_are_not_written_to_a_terminal() {
     }
 }
 
+/// An initialized container's removal kills the runtime's process waiting there at once, as
+/// podman's does: no stop signal first, which crun's leaves unanswered for the whole stop
+/// timeout (with a warning that it resorted to SIGKILL).
+#[test]
+fn an_initialized_container_is_removed_at_once() {
+    for runtime in ["runc", "crun"] {
+        let rpod = Rpod::with_image(runtime);
+        for (name, force) in [("forced", true), ("plain", false)] {
+            rpod.ok(&[
+                "create",
+                "--name",
+                name,
+                "--stop-timeout",
+                "3",
+                "demo",
+                "true",
+            ]);
+            rpod.ok(&["init", name]);
+            let args = if force {
+                vec!["rm", "-f", name]
+            } else {
+                vec!["rm", name]
+            };
+            let removed = rpod.run(&args);
+            let stderr = String::from_utf8_lossy(&removed.stderr);
+            assert!(removed.status.success(), "{runtime} {args:?}: {stderr}");
+            assert!(
+                !stderr.contains("resorting to SIGKILL"),
+                "{runtime} {args:?}: {stderr}"
+            );
+        }
+        assert_eq!(rpod.ok(&["ps", "-aq"]), "", "{runtime}");
+    }
+}
+
 #[test]
 fn init_and_latest_as_podman() {
     let rpod = Rpod::with_image("runc");

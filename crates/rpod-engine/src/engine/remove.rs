@@ -218,7 +218,8 @@ impl Engine {
                 dependents: dependents.join(", "),
             });
         }
-        let needs_stop = {
+        // The timeout of the stop that comes first, if one does.
+        let stop_timeout = {
             let _lock = self.lock(&id)?;
             let mut record = self.reload(&id, name_or_id)?;
             self.sync(&mut record)?;
@@ -230,13 +231,19 @@ impl Engine {
                         state: status.as_str().to_string(),
                     });
                 }
-                true
+                Some(options.timeout)
+            } else if status == Status::Created {
+                // Created in the runtime (`init`), its command never started: the
+                // runtime's process waiting there gets SIGKILL at once, as podman's
+                // removal does, not a stop signal it would not act on for the whole
+                // stop timeout.
+                Some(Some(0))
             } else {
-                status == Status::Created
+                None
             }
         };
-        if needs_stop {
-            match self.stop(&id, options.timeout) {
+        if let Some(timeout) = stop_timeout {
+            match self.stop(&id, timeout) {
                 Ok(_) | Err(EngineError::NotModified(_)) => {}
                 Err(e) => return Err(e),
             }
