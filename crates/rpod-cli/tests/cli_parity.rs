@@ -3490,14 +3490,24 @@ fn archives_are_not_written_to_a_terminal() {
     }
 }
 
-/// An initialized container's removal kills the runtime's process waiting there at once, as
-/// podman's does: no stop signal first, which crun's leaves unanswered for the whole stop
-/// timeout (with a warning that it resorted to SIGKILL).
+/// An initialized container's command never ran: its stop and removal kill the runtime's
+/// process waiting there at once, not with a stop signal first, which crun's leaves
+/// unanswered for the whole stop timeout (with a warning that it resorted to SIGKILL);
+/// its restart is a start, as podman's.
 #[test]
-fn an_initialized_container_is_removed_at_once() {
+fn an_initialized_container_stops_at_once_and_restarts_as_a_start() {
     for runtime in ["runc", "crun"] {
         let rpod = Rpod::with_image(runtime);
-        for (name, force) in [("forced", true), ("plain", false)] {
+        let shows_no_sigkill_warning = |args: &[&str]| {
+            let done = rpod.run(args);
+            let stderr = String::from_utf8_lossy(&done.stderr);
+            assert!(done.status.success(), "{runtime} {args:?}: {stderr}");
+            assert!(
+                !stderr.contains("resorting to SIGKILL"),
+                "{runtime} {args:?}: {stderr}"
+            );
+        };
+        for name in ["forced", "plain", "stopped"] {
             rpod.ok(&[
                 "create",
                 "--name",
@@ -3508,20 +3518,32 @@ fn an_initialized_container_is_removed_at_once() {
                 "true",
             ]);
             rpod.ok(&["init", name]);
-            let args = if force {
-                vec!["rm", "-f", name]
-            } else {
-                vec!["rm", name]
-            };
-            let removed = rpod.run(&args);
-            let stderr = String::from_utf8_lossy(&removed.stderr);
-            assert!(removed.status.success(), "{runtime} {args:?}: {stderr}");
-            assert!(
-                !stderr.contains("resorting to SIGKILL"),
-                "{runtime} {args:?}: {stderr}"
-            );
         }
+        shows_no_sigkill_warning(&["rm", "-f", "forced"]);
+        shows_no_sigkill_warning(&["rm", "plain"]);
+        shows_no_sigkill_warning(&["stop", "stopped"]);
+        assert_eq!(rpod.inspect("stopped", "{{.State.Status}}"), "exited");
+        rpod.ok(&["rm", "stopped"]);
         assert_eq!(rpod.ok(&["ps", "-aq"]), "", "{runtime}");
+
+        // A restart starts it: the runtime's process that was waiting runs the command.
+        rpod.ok(&[
+            "create",
+            "--name",
+            "again",
+            "--stop-timeout",
+            "3",
+            "demo",
+            "sh",
+            "-c",
+            "echo ran; sleep 300",
+        ]);
+        rpod.ok(&["init", "again"]);
+        let pid = rpod.inspect("again", "{{.State.Pid}}");
+        shows_no_sigkill_warning(&["restart", "again"]);
+        assert_eq!(rpod.inspect("again", "{{.State.Status}}"), "running");
+        assert_eq!(rpod.inspect("again", "{{.State.Pid}}"), pid, "{runtime}");
+        rpod.ok(&["rm", "-f", "-t", "0", "again"]);
     }
 }
 

@@ -40,9 +40,14 @@ impl Engine {
         const ATTEMPTS: usize = 10;
         let mut attempt = 1;
         loop {
-            match self.stop_with_signal(name_or_id, timeout, signal) {
-                Ok(_) | Err(EngineError::NotModified(_)) => {}
-                Err(e) => return Err(e),
+            // One created in the runtime (`init`) is only started, as podman's restart
+            // does: its command never ran, so there is nothing to stop.
+            let initialized = self.inspect(name_or_id)?.state.status == Status::Created;
+            if !initialized {
+                match self.stop_with_signal(name_or_id, timeout, signal) {
+                    Ok(_) | Err(EngineError::NotModified(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
             match self.start(name_or_id, None, None) {
                 Ok(record) => {

@@ -218,8 +218,7 @@ impl Engine {
                 dependents: dependents.join(", "),
             });
         }
-        // The timeout of the stop that comes first, if one does.
-        let stop_timeout = {
+        let needs_stop = {
             let _lock = self.lock(&id)?;
             let mut record = self.reload(&id, name_or_id)?;
             self.sync(&mut record)?;
@@ -231,19 +230,13 @@ impl Engine {
                         state: status.as_str().to_string(),
                     });
                 }
-                Some(options.timeout)
-            } else if status == Status::Created {
-                // Created in the runtime (`init`), its command never started: the
-                // runtime's process waiting there gets SIGKILL at once, as podman's
-                // removal does, not a stop signal it would not act on for the whole
-                // stop timeout.
-                Some(Some(0))
+                true
             } else {
-                None
+                status == Status::Created
             }
         };
-        if let Some(timeout) = stop_timeout {
-            match self.stop(&id, timeout) {
+        if needs_stop {
+            match self.stop(&id, options.timeout) {
                 Ok(_) | Err(EngineError::NotModified(_)) => {}
                 Err(e) => return Err(e),
             }

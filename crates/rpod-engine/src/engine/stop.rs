@@ -75,6 +75,15 @@ impl Engine {
                 return Ok(record);
             }
             let paused = record.state.status == Status::Paused;
+            // Created in the runtime (`init`), its command never started: the runtime's
+            // process waiting there gets SIGKILL at once, not a stop signal that crun's
+            // leaves unanswered for the whole stop timeout. Nothing of the container's
+            // own has run that a stop signal would let finish.
+            let timeout = if record.state.status == Status::Created {
+                Some(0)
+            } else {
+                timeout
+            };
             transition(&mut record, Status::Stopping)?;
             record.state.stopped_by_user = true;
             let me = std::process::id() as i32;
