@@ -419,6 +419,28 @@ fn docker_cli_drives_the_lifecycle() {
         "web",
     ]);
     assert_eq!(inspect.trim(), "running /web false true");
+    // `--cidfile`: the docker CLI writes the file itself and sends its path as
+    // HostConfig.ContainerIDFile, which dockerd keeps for inspect (it was refused).
+    let cid_file = service.rpod.dir.path().join("cid");
+    let cid_path = cid_file.display().to_string();
+    service.docker_ok(&[
+        "run",
+        "--name",
+        "cid",
+        "--cidfile",
+        &cid_path,
+        "demo",
+        "true",
+    ]);
+    let shown = service.docker_ok(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.ContainerIDFile}} {{.Id}}",
+        "cid",
+    ]);
+    let cid = std::fs::read_to_string(&cid_file).unwrap();
+    assert_eq!(shown.trim(), format!("{cid_path} {cid}"));
+    service.docker_ok(&["rm", "cid"]);
     // The overlay's directories, the image's layers beneath included.
     let lower = service.docker_ok(&["inspect", "-f", "{{.GraphDriver.Data.LowerDir}}", "web"]);
     assert!(lower.trim().starts_with('/'), "{lower}");

@@ -75,6 +75,7 @@ const IGNORED_CONFIG: &[&str] = &[
 /// `HostConfig` fields accepted with any value (read below, or harmless).
 const HANDLED_HOST: &[&str] = &[
     "AutoRemove",
+    "ContainerIDFile",
     "ConsoleSize",
     "Links",
     "Memory",
@@ -1117,6 +1118,11 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         annotations: typed(&host, "Annotations")?.unwrap_or_default(),
         // As podman's service: a read-only container keeps a writable /tmp, /var/tmp, /run.
         read_only_tmpfs: true,
+        // `docker run --cidfile FILE`: the client writes the ID into its own file; the
+        // path is kept for inspect, as dockerd keeps it.
+        cid_file: typed::<String>(&host, "ContainerIDFile")?
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from),
         ..Default::default()
     })
 }
@@ -1250,6 +1256,14 @@ mod tests {
         assert_eq!(options.image.as_deref(), Some("busybox"));
         assert_eq!(options.command, ["sh", "-c", "echo hi"]);
         assert!(options.terminal && options.stdin && options.auto_remove && options.log_to_file);
+        assert_eq!(options.cid_file, None, "an empty ContainerIDFile");
+        // `docker run --cidfile FILE`: the path only, for inspect (the client writes it).
+        let with_file =
+            parse(r#"{"Image":"x","HostConfig":{"ContainerIDFile":"/tmp/cid"}}"#).unwrap();
+        assert_eq!(
+            with_file.cid_file.as_deref(),
+            Some(std::path::Path::new("/tmp/cid"))
+        );
         assert!(
             options.security.unmask.is_empty(),
             "null system paths unmasked"

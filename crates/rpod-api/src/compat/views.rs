@@ -187,7 +187,7 @@ pub fn container_inspect(
         } else {
             json!(base.host_config.binds)
         },
-        "ContainerIDFile": "",
+        "ContainerIDFile": base.host_config.container_id_file,
         // Docker's clients read logs only from drivers they know to keep them
         // (docker-py's `run` checks for json-file); rpod's log file answers the logs
         // API as Docker's json-file does.
