@@ -1198,6 +1198,42 @@ fn pod_restarts_at_the_same_moment_all_succeed() {
     f.engine.pod_remove("crew", true, Some(0)).unwrap();
 }
 
+/// A pod's start and stop at the same moment go one after the other: both succeed, and
+/// the pod is then running or stopped as a whole, never with some of its containers up
+/// and others down (or a start failing for a member the stop stopped under it).
+#[test]
+fn a_pods_start_beside_its_stop_leaves_it_whole() {
+    use rpod_engine::pods::PodStatus;
+    let f = fixture();
+    pod_without_infra(&f, "crew");
+    for name in ["crew-a", "crew-b", "crew-c", "crew-d"] {
+        f.create_in_pod(name, "crew").unwrap();
+    }
+    for round in 0..24 {
+        let both = Arc::new(std::sync::Barrier::new(2));
+        let (engine, together) = (f.engine.clone(), both.clone());
+        let starter = std::thread::spawn(move || {
+            together.wait();
+            engine.pod_start("crew").map(drop)
+        });
+        both.wait();
+        let stopped = f.engine.pod_stop("crew", Some(0));
+        let started = starter.join().unwrap();
+        assert!(started.is_ok(), "round {round}: {started:?}");
+        assert!(stopped.is_ok(), "round {round}: {stopped:?}");
+        let view = f
+            .engine
+            .pod_view(f.engine.lookup_pod("crew").unwrap())
+            .unwrap();
+        assert!(
+            matches!(view.status, PodStatus::Running | PodStatus::Exited),
+            "round {round}: {:?}",
+            view.status
+        );
+    }
+    f.engine.pod_remove("crew", true, Some(0)).unwrap();
+}
+
 #[test]
 fn no_container_joins_a_pod_while_it_is_removed() {
     // Containers made while their pod is removed are removed with it, or refused: none is

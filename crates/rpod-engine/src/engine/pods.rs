@@ -528,11 +528,16 @@ impl Engine {
     /// containers runs is being started: its init containers (`--init-ctr`) run before
     /// them, each to its end, in the order they were made; one that fails stops the start.
     pub fn pod_start(&self, name_or_id: &str) -> Result<PodRecord> {
-        self.pod_start_with(name_or_id, &|id| self.start(id, None, None).map(drop))
+        let pod = self.lookup_pod(name_or_id)?;
+        let _lock = self.pod_lock(&pod.id)?;
+        self.pod_start_with(&pod.id, &|id| self.start(id, None, None).map(drop))
     }
 
     /// `pod_start` with `start` for each container that does not run (an error
-    /// `NotModified` from it, started meanwhile, is no failure).
+    /// `NotModified` from it, started meanwhile, is no failure). Called with the pod's
+    /// lock held: a pod's start, stop and restart go one after another, as podman's, so
+    /// that a start beside a stop never leaves some of its containers running and others
+    /// not, or fails for a member whose infra container the stop took away.
     fn pod_start_with(
         &self,
         name_or_id: &str,
@@ -635,7 +640,14 @@ impl Engine {
     /// Stop the pod's containers, the infra container last (the others use its
     /// namespaces until they end).
     pub fn pod_stop(&self, name_or_id: &str, timeout: Option<u32>) -> Result<PodRecord> {
-        let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
+        let pod = self.lookup_pod(name_or_id)?;
+        let _lock = self.pod_lock(&pod.id)?;
+        self.pod_stop_locked(&pod.id, timeout)
+    }
+
+    /// `pod_stop` with the pod's lock held (see `pod_start_with`).
+    fn pod_stop_locked(&self, id: &str, timeout: Option<u32>) -> Result<PodRecord> {
+        let view = self.pod_view(self.lookup_pod(id)?)?;
         let stop = |record: &ContainerRecord| match self.stop(record.id(), timeout) {
             Ok(_) | Err(EngineError::NotModified(_)) | Err(EngineError::NoSuchContainer(_)) => None,
             Err(e) => Some(format!("{}: {e}", record.config.name)),
@@ -656,11 +668,13 @@ impl Engine {
         self.pod_outcome(view.pod, "stop", failures)
     }
 
-    /// `pod restart`: stop every container, then start them all. A container that another
-    /// command stops meanwhile (restarts of the pod at the same moment) is restarted as
+    /// `pod restart`: stop every container, then start them all, the pod's lock held
+    /// throughout. A container that a command of its own stops meanwhile is restarted as
     /// `restart` restarts it: its stop awaited, then started.
     pub fn pod_restart(&self, name_or_id: &str, timeout: Option<u32>) -> Result<PodRecord> {
-        let pod = self.pod_stop(name_or_id, timeout)?;
+        let pod = self.lookup_pod(name_or_id)?;
+        let _lock = self.pod_lock(&pod.id)?;
+        let pod = self.pod_stop_locked(&pod.id, timeout)?;
         self.pod_start_with(&pod.id, &|id| match self.start(id, None, None) {
             Err(EngineError::StateInvalid { .. }) => self.restart(id, timeout).map(drop),
             other => other.map(drop),
