@@ -34,6 +34,17 @@ impl ContainerLock {
         }
     }
 
+    /// The lock shared with other such holders, exclusive of `acquire`'s: for what only
+    /// must not change while held (the networks a container being made names).
+    pub fn acquire_shared(lock_dir: &Path, id: &str, container_dir: &Path) -> Result<Self> {
+        loop {
+            match Self::lock_once(lock_dir, id, container_dir, FlockArg::LockShared)? {
+                Attempt::Held(lock) => return Ok(lock),
+                Attempt::Replaced | Attempt::Busy => {}
+            }
+        }
+    }
+
     /// The lock if no one holds it now (`None` when someone does, or when its file went
     /// with its container meanwhile).
     pub fn try_acquire(lock_dir: &Path, id: &str, container_dir: &Path) -> Result<Option<Self>> {
@@ -109,6 +120,25 @@ impl Drop for ContainerLock {
 mod tests {
     use super::*;
     use std::sync::{Arc, Barrier};
+
+    #[test]
+    fn shared_holders_keep_the_lock_from_an_exclusive_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let locks = dir.path().join("locks");
+        let first = ContainerLock::acquire_shared(&locks, "n", dir.path()).unwrap();
+        let second = ContainerLock::acquire_shared(&locks, "n", dir.path()).unwrap();
+        assert!(ContainerLock::try_acquire(&locks, "n", dir.path())
+            .unwrap()
+            .is_none());
+        drop(first);
+        assert!(ContainerLock::try_acquire(&locks, "n", dir.path())
+            .unwrap()
+            .is_none());
+        drop(second);
+        assert!(ContainerLock::try_acquire(&locks, "n", dir.path())
+            .unwrap()
+            .is_some());
+    }
 
     #[test]
     fn lock_files_go_with_their_container_and_waiters_relock() {

@@ -1234,6 +1234,50 @@ fn a_pods_start_beside_its_stop_leaves_it_whole() {
     f.engine.pod_remove("crew", true, Some(0)).unwrap();
 }
 
+/// A network's removal beside the making of a container on it: the container is refused
+/// (no such network) or the removal is (in use), never both let through, which would leave
+/// a container on a network that is gone (its start failing ever after).
+#[test]
+fn no_container_is_made_on_a_network_being_removed() {
+    use rpod_engine::container::{NetworkJoin, NetworkMode};
+    let f = fixture();
+    for round in 0..16 {
+        let request = rpod_engine::network::definitions::NetworkRequest {
+            name: "lab".into(),
+            ..Default::default()
+        };
+        f.engine.network_create(request).unwrap();
+        let mut options = CreateOptions {
+            rootfs: Some(f.rootfs.clone()),
+            name: Some(format!("on-lab-{round}")),
+            command: vec!["true".into()],
+            network: Some(NetworkMode::Bridge),
+            ..Default::default()
+        };
+        options.net.networks.push(NetworkJoin {
+            name: "lab".into(),
+            ..Default::default()
+        });
+        let both = Arc::new(std::sync::Barrier::new(2));
+        let (engine, together) = (f.engine.clone(), both.clone());
+        let maker = std::thread::spawn(move || {
+            together.wait();
+            engine.create(options).map(|record| record.id().to_string())
+        });
+        both.wait();
+        let removed = f.engine.network_remove("lab", false, None);
+        let made = maker.join().unwrap();
+        assert!(
+            made.is_err() || removed.is_err(),
+            "round {round}: a container was made on a network removed beside it"
+        );
+        if let Ok(id) = made {
+            f.engine.remove(&id, Default::default()).unwrap();
+            f.engine.network_remove("lab", false, None).unwrap();
+        }
+    }
+}
+
 #[test]
 fn no_container_joins_a_pod_while_it_is_removed() {
     // Containers made while their pod is removed are removed with it, or refused: none is

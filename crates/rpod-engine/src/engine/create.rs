@@ -200,6 +200,12 @@ impl Engine {
             }
         }
         let exposed = image_cfg.exposed_ports().clone().unwrap_or_default();
+        // Held until the container is recorded: its networks cannot go meanwhile.
+        let bridged = match &options.network {
+            None => !matches!(self.options.config.default_network_mode(), "none" | "host"),
+            Some(mode) => *mode == NetworkMode::Bridge,
+        };
+        let networks_lock = bridged.then(|| self.networks_shared_lock()).transpose()?;
         let (network, net) = self.network_for_create(&options, &exposed)?;
         let isolation = self.isolation_for_create(&options, &network)?;
 
@@ -447,6 +453,7 @@ impl Engine {
         }
         self.container_event(&record, "create", &[]);
         drop(image_lock);
+        drop(networks_lock);
         drop(pod_lock);
         Ok(record)
     }

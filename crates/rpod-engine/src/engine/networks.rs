@@ -36,6 +36,17 @@ impl Engine {
         ContainerLock::acquire(&self.roots.lock_dir(), NETWORKS_LOCK, definitions.dir())
     }
 
+    /// The networks' lock shared: held from the moment a container being made or
+    /// connected finds its networks until it is recorded as theirs, so that a network's
+    /// removal (which holds the lock alone and then counts its containers) cannot take a
+    /// network away under it. The default network is made first if it is missing (its
+    /// making needs the lock alone); it is never removed but by `system reset`.
+    pub(super) fn networks_shared_lock(&self) -> Result<ContainerLock> {
+        self.ensure_default_network()?;
+        let dir = self.definitions().dir().to_path_buf();
+        ContainerLock::acquire_shared(&self.roots.lock_dir(), NETWORKS_LOCK, &dir)
+    }
+
     /// The name `bridge` stands for.
     pub fn default_network_name(&self) -> &str {
         self.options.config.default_network()
@@ -252,6 +263,7 @@ impl Engine {
     /// Connect a container to a network: recorded for its next start, and set up now in
     /// its namespace when it runs.
     pub fn network_connect(&self, network: &str, container: &str, join: NetworkJoin) -> Result<()> {
+        let _networks = self.networks_shared_lock()?;
         let network = self.network(network)?;
         let found = self.lookup(container)?;
         let _lock = self.lock(found.id())?;
