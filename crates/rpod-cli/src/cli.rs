@@ -1464,6 +1464,10 @@ pub struct RunArgs {
     /// podman's and Docker's no-op: refused, no limit of the kind exists.
     #[arg(long = "kernel-memory", hide = true)]
     pub kernel_memory: Option<String>,
+    /// Docker's GPU request (podman 4.3's `run` takes it and ignores it): refused, as rpod
+    /// gives a container no GPU.
+    #[arg(long, hide = true)]
+    pub gpus: Option<String>,
     /// A host device: HOST[:CONTAINER][:PERMISSIONS].
     #[arg(long)]
     pub device: Vec<String>,

@@ -1736,6 +1736,11 @@ fn global_flags_and_repeated_flags_as_podman() {
         err.contains("--kernel-memory") && err.contains("not supported"),
         "{err}"
     );
+    let err = rpod.fails(&["run", "--rm", "--gpus", "all", "demo", "true"], 125);
+    assert!(
+        err.contains("--gpus") && err.contains("not supported"),
+        "{err}"
+    );
     for flag in [["--storage-driver", "vfs"], ["--ssh", "golang"]] {
         let err = rpod.fails(&[flag[0], flag[1], "ps"], 125);
         assert!(

@@ -801,6 +801,10 @@ pub(crate) fn refuse_unsupported_modes(args: &RunArgs) -> Result<(), Failure> {
         // v1 setting and ignore it): a limit asked for and not set is refused here.
         return refuse("--kernel-memory (current kernels set no kernel memory limit)".into());
     }
+    if args.gpus.is_some() {
+        // podman 4.3's `run` drops it without a word: a GPU asked for and not given.
+        return refuse("--gpus (GPUs for a container)".into());
+    }
     match args.sdnotify.as_str() {
         "ignore" | "conmon" | "container" => {}
         other => {
