@@ -728,6 +728,20 @@ fn tmpfs_options(words: &[String]) -> Result<Vec<String>> {
         let key = word.split('=').next().unwrap_or_default();
         match key {
             "size" | "mode" | "uid" | "gid" | "nr_inodes" | "nr_blocks" => {
+                let value = word.split_once('=').map_or("", |(_, v)| v);
+                if !tmpfs_value_fits(key, value) {
+                    // Refused here rather than by the kernel at the start, where the
+                    // runtime's "mount tmpfs: Invalid argument" names no option.
+                    return Err(invalid(format!(
+                        "invalid tmpfs option \"{word}\": {}",
+                        match key {
+                            "size" => "a size such as 64m, or a share of memory such as 50%",
+                            "mode" => "octal permissions such as 1777",
+                            "uid" | "gid" => "a number",
+                            _ => "a count such as 1000 or 10k",
+                        }
+                    )));
+                }
                 options.retain(|o| o.split('=').next() != Some(key));
                 options.push(word.clone());
             }
@@ -741,6 +755,23 @@ fn tmpfs_options(words: &[String]) -> Result<Vec<String>> {
         options.push("tmpcopyup".into());
     }
     Ok(options)
+}
+
+/// Whether the value of a tmpfs option's `key` is one the kernel's tmpfs takes: sizes and
+/// counts a number with an optional K, M, G, T, P or E (and `size` a percentage of memory
+/// too), `mode` octal, `uid` and `gid` numbers.
+fn tmpfs_value_fits(key: &str, value: &str) -> bool {
+    let number = |digits: &str| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    match key {
+        "mode" => !value.is_empty() && value.bytes().all(|b| (b'0'..=b'7').contains(&b)),
+        "uid" | "gid" => number(value) && value.parse::<u32>().is_ok(),
+        _ => {
+            let scaled = value
+                .strip_suffix(|c: char| "kKmMgGtTpPeE".contains(c))
+                .unwrap_or(value);
+            number(scaled) || (key == "size" && value.strip_suffix('%').is_some_and(number))
+        }
+    }
 }
 
 /// `--tmpfs PATH[:OPTS]`.
@@ -1425,6 +1456,34 @@ mod tests {
 
     #[test]
     fn tmpfs_and_mount_flags() {
+        for good in [
+            "size=64m",
+            "size=1G",
+            "size=4096",
+            "size=50%",
+            "nr_inodes=10k",
+            "nr_blocks=100",
+            "mode=0700",
+            "uid=1000",
+            "gid=0",
+        ] {
+            assert!(parse_tmpfs(&format!("/t:{good}")).is_ok(), "{good}");
+        }
+        for bad in [
+            "size=abc",
+            "size=",
+            "size=10x",
+            "size=5%%",
+            "nr_inodes=10%",
+            "mode=999",
+            "mode=rwx",
+            "uid=-1",
+            "gid=root",
+            "nr_blocks=1.5",
+        ] {
+            let err = parse_tmpfs(&format!("/t:{bad}")).unwrap_err().to_string();
+            assert!(err.contains(&format!("\"{bad}\"")), "{bad}: {err}");
+        }
         let m = parse_tmpfs("/run:size=64m,mode=1777,exec").unwrap();
         assert_eq!(
             m.options,
