@@ -3406,6 +3406,9 @@ pub struct PodCreateArgs {
     pub limits: PodLimitFlags,
     #[command(flatten)]
     pub net: NetworkFlags,
+    /// The pod's name, as --name gives it (one or the other).
+    #[arg(value_name = "NAME")]
+    pub name_word: Option<String>,
 }
 
 // A pod's user namespace, for `pod create` and `pod clone` (no doc comment: clap would

@@ -485,9 +485,15 @@ fn pod_options_and_bad_requests() {
         125,
     );
     assert_eq!(pod_field(&rpod, "custom", "{{.Id}}"), old);
-    let new = rpod.ok(&["pod", "create", "--name", "custom", "--replace"]);
+    // The name as a word, as podman's `pod create NAME`; --replace goes by it too.
+    let new = rpod.ok(&["pod", "create", "--replace", "custom"]);
     assert_ne!(new.trim(), old);
+    assert_eq!(pod_field(&rpod, "custom", "{{.Id}}"), new.trim());
     rpod.fails(&["inspect", "holder"], 125);
+    let err = rpod.fails(&["pod", "create", "--name", "one", "two"], 125);
+    assert!(err.contains("cannot specify --name and NAME"), "{err}");
+    rpod.fails(&["pod", "create", "one", "two"], 125);
+    rpod.fails(&["pod", "inspect", "one"], 125);
     rpod.ok(&["pod", "rm", "custom"]);
 
     // --exit-policy stop: the pod stops once its last container exited, however the exit

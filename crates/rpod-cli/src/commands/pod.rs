@@ -101,8 +101,16 @@ pub(crate) fn pod_options(
     let mut labels = parse_pairs(&super::container::label_file_entries(&args.pod.label_file)?);
     labels.extend(parse_pairs(&args.labels));
     let infra_command = infra_command(&args.pod)?;
+    // `pod create NAME` (podman's) or `--name NAME`, not both.
+    let name = match (&args.name, &args.name_word) {
+        (Some(_), Some(_)) => {
+            return Err(usage("cannot specify --name and NAME at the same time"));
+        }
+        (flag, word) => flag.clone().or_else(|| word.clone()),
+    };
     Ok(PodOptions {
-        name: args.name.clone(),
+        replace: args.replace && name.is_some(),
+        name,
         labels,
         infra: args.infra,
         shared,
@@ -114,7 +122,6 @@ pub(crate) fn pod_options(
         create_command: super::command_line(),
         exit_policy: rpod_engine::pods::ExitPolicy::parse(&args.exit_policy)?,
         infra_conmon_pidfile: args.pod.infra_conmon_pidfile.clone(),
-        replace: args.replace && args.name.is_some(),
         share_parent: args.share_parent,
         cgroup_parent: args.pod.cgroup_parent.clone(),
         limits: pod_limits(&args.limits)?,
