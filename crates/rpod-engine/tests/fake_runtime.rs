@@ -1278,6 +1278,47 @@ fn no_container_is_made_on_a_network_being_removed() {
     }
 }
 
+/// The same for a volume: a container made with a volume at the moment the volume is
+/// removed is refused (no: it makes the volume anew) or the removal is refused (in use);
+/// never a container recorded with a volume that is gone.
+#[test]
+fn no_container_is_recorded_with_a_volume_being_removed() {
+    let f = fixture();
+    for round in 0..16 {
+        f.engine
+            .volume_create(Some("vault".into()), Default::default(), Default::default())
+            .unwrap();
+        let options = CreateOptions {
+            rootfs: Some(f.rootfs.clone()),
+            name: Some(format!("with-vault-{round}")),
+            command: vec!["true".into()],
+            mounts: vec![rpod_engine::mounts::named_volume("vault", "/v", &[]).unwrap()],
+            ..Default::default()
+        };
+        let both = Arc::new(std::sync::Barrier::new(2));
+        let (engine, together) = (f.engine.clone(), both.clone());
+        let maker = std::thread::spawn(move || {
+            together.wait();
+            engine.create(options).map(|record| record.id().to_string())
+        });
+        both.wait();
+        let removed = f.engine.volume_remove("vault", false);
+        let id = maker.join().unwrap().unwrap();
+        match removed {
+            // Removed first: the container made the volume anew.
+            Ok(()) => {}
+            Err(EngineError::VolumeInUse { .. }) => {}
+            Err(e) => panic!("round {round}: {e}"),
+        }
+        assert!(
+            f.engine.volume("vault").is_ok(),
+            "round {round}: the container's volume is gone"
+        );
+        f.engine.remove(&id, Default::default()).unwrap();
+        f.engine.volume_remove("vault", false).unwrap();
+    }
+}
+
 #[test]
 fn no_container_joins_a_pod_while_it_is_removed() {
     // Containers made while their pod is removed are removed with it, or refused: none is

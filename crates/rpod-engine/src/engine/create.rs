@@ -206,6 +206,12 @@ impl Engine {
             Some(mode) => *mode == NetworkMode::Bridge,
         };
         let networks_lock = bridged.then(|| self.networks_shared_lock()).transpose()?;
+        // The same for the volumes it names or makes (a removal or a prune beside it).
+        let with_volumes = options.mounts.iter().any(|m| m.volume.is_some())
+            || !options.volumes_from.is_empty()
+            || (options.image_volumes == super::ImageVolumes::Anonymous
+                && image_cfg.volumes().as_ref().is_some_and(|v| !v.is_empty()));
+        let volumes_lock = with_volumes.then(|| self.volumes_lock(true)).transpose()?;
         let (network, net) = self.network_for_create(&options, &exposed)?;
         let isolation = self.isolation_for_create(&options, &network)?;
 
@@ -454,6 +460,7 @@ impl Engine {
         self.container_event(&record, "create", &[]);
         drop(image_lock);
         drop(networks_lock);
+        drop(volumes_lock);
         drop(pod_lock);
         Ok(record)
     }

@@ -302,6 +302,17 @@ impl Engine {
                 }
             }
         }
+        let _lock = self.volumes_lock(false)?;
+        // A container made meanwhile uses it now.
+        let users = self.volume_users(name)?;
+        if !users.is_empty() {
+            let ids: Vec<&str> = users.iter().map(|c| c.id()).collect();
+            return Err(EngineError::VolumeInUse {
+                name: name.to_string(),
+                containers: ids.join(", "),
+            });
+        }
+        self.volume(name)?;
         self.delete_volume(name)
     }
 
@@ -318,11 +329,15 @@ impl Engine {
                 // A volume whose contents cannot be read is still pruned; it counts for
                 // nothing.
                 let size = self.volume_size(&volume.name).unwrap_or(0);
-                self.volume_remove(&volume.name, false)?;
-                removed.push(Pruned {
-                    id: volume.name,
-                    size,
-                });
+                match self.volume_remove(&volume.name, false) {
+                    Ok(()) => removed.push(Pruned {
+                        id: volume.name,
+                        size,
+                    }),
+                    // Taken by a container made meanwhile, or removed by another.
+                    Err(EngineError::VolumeInUse { .. }) | Err(EngineError::NoSuchVolume(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(removed)
@@ -443,6 +458,19 @@ impl Engine {
             self.mount_volume(&volume)?;
         }
         Ok(())
+    }
+
+    /// The volumes' lock: shared by the makers of containers that name volumes, from the
+    /// moment their volumes are found or made until the container is recorded, and held
+    /// alone by a volume's removal while it counts the volume's containers and deletes it,
+    /// so that no container is recorded with a volume removed under it.
+    pub(super) fn volumes_lock(&self, shared: bool) -> Result<ContainerLock> {
+        let dir = self.roots().lock_dir();
+        if shared {
+            ContainerLock::acquire_shared(&dir, "volumes", &dir)
+        } else {
+            ContainerLock::acquire(&dir, "volumes", &dir)
+        }
     }
 
     /// The lock that orders the mounts and unmounts of a volume's device.
