@@ -1198,6 +1198,24 @@ fn pod_restarts_at_the_same_moment_all_succeed() {
     f.engine.pod_remove("crew", true, Some(0)).unwrap();
 }
 
+/// `on_a_thread` (on a thread of its own) and `here` let go at the same moment; both
+/// results.
+fn at_the_same_moment<A: Send + 'static, B>(
+    f: &Fixture,
+    on_a_thread: impl FnOnce(&Engine) -> A + Send + 'static,
+    here: impl FnOnce(&Engine) -> B,
+) -> (A, B) {
+    let both = Arc::new(std::sync::Barrier::new(2));
+    let (engine, together) = (f.engine.clone(), both.clone());
+    let thread = std::thread::spawn(move || {
+        together.wait();
+        on_a_thread(&engine)
+    });
+    both.wait();
+    let here = here(&f.engine);
+    (thread.join().unwrap(), here)
+}
+
 /// A pod's start and stop at the same moment go one after the other: both succeed, and
 /// the pod is then running or stopped as a whole, never with some of its containers up
 /// and others down (or a start failing for a member the stop stopped under it).
@@ -1210,15 +1228,11 @@ fn a_pods_start_beside_its_stop_leaves_it_whole() {
         f.create_in_pod(name, "crew").unwrap();
     }
     for round in 0..24 {
-        let both = Arc::new(std::sync::Barrier::new(2));
-        let (engine, together) = (f.engine.clone(), both.clone());
-        let starter = std::thread::spawn(move || {
-            together.wait();
-            engine.pod_start("crew").map(drop)
-        });
-        both.wait();
-        let stopped = f.engine.pod_stop("crew", Some(0));
-        let started = starter.join().unwrap();
+        let (started, stopped) = at_the_same_moment(
+            &f,
+            |e| e.pod_start("crew").map(drop),
+            |e| e.pod_stop("crew", Some(0)),
+        );
         assert!(started.is_ok(), "round {round}: {started:?}");
         assert!(stopped.is_ok(), "round {round}: {stopped:?}");
         let view = f
@@ -1258,15 +1272,11 @@ fn no_container_is_made_on_a_network_being_removed() {
             name: "lab".into(),
             ..Default::default()
         });
-        let both = Arc::new(std::sync::Barrier::new(2));
-        let (engine, together) = (f.engine.clone(), both.clone());
-        let maker = std::thread::spawn(move || {
-            together.wait();
-            engine.create(options).map(|record| record.id().to_string())
-        });
-        both.wait();
-        let removed = f.engine.network_remove("lab", false, None);
-        let made = maker.join().unwrap();
+        let (made, removed) = at_the_same_moment(
+            &f,
+            |e| e.create(options).map(|record| record.id().to_string()),
+            |e| e.network_remove("lab", false, None),
+        );
         assert!(
             made.is_err() || removed.is_err(),
             "round {round}: a container was made on a network removed beside it"
@@ -1279,8 +1289,9 @@ fn no_container_is_made_on_a_network_being_removed() {
 }
 
 /// The same for a volume: a container made with a volume at the moment the volume is
-/// removed is refused (no: it makes the volume anew) or the removal is refused (in use);
-/// never a container recorded with a volume that is gone.
+/// removed either makes it anew (the removal went first) or has the removal refused (in
+/// use); never is a container recorded with a volume that is gone, nor do the two meet
+/// halfway (a removal failing on a directory the making filled).
 #[test]
 fn no_container_is_recorded_with_a_volume_being_removed() {
     let f = fixture();
@@ -1295,15 +1306,12 @@ fn no_container_is_recorded_with_a_volume_being_removed() {
             mounts: vec![rpod_engine::mounts::named_volume("vault", "/v", &[]).unwrap()],
             ..Default::default()
         };
-        let both = Arc::new(std::sync::Barrier::new(2));
-        let (engine, together) = (f.engine.clone(), both.clone());
-        let maker = std::thread::spawn(move || {
-            together.wait();
-            engine.create(options).map(|record| record.id().to_string())
-        });
-        both.wait();
-        let removed = f.engine.volume_remove("vault", false);
-        let id = maker.join().unwrap().unwrap();
+        let (made, removed) = at_the_same_moment(
+            &f,
+            |e| e.create(options).map(|record| record.id().to_string()),
+            |e| e.volume_remove("vault", false),
+        );
+        let id = made.unwrap();
         match removed {
             // Removed first: the container made the volume anew.
             Ok(()) => {}
