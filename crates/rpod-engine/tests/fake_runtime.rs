@@ -1248,9 +1248,10 @@ fn a_pods_start_beside_its_stop_leaves_it_whole() {
     f.engine.pod_remove("crew", true, Some(0)).unwrap();
 }
 
-/// A network's removal beside the making of a container on it: the container is refused
-/// (no such network) or the removal is (in use), never both let through, which would leave
-/// a container on a network that is gone (its start failing ever after).
+/// A network's removal beside the making of a container on it, or a connection to it: the
+/// container is refused (no such network) or the removal is (in use), never both let
+/// through, which would leave a container on a network that is gone (its start failing
+/// ever after).
 #[test]
 fn no_container_is_made_on_a_network_being_removed() {
     use rpod_engine::container::{NetworkJoin, NetworkMode};
@@ -1283,6 +1284,39 @@ fn no_container_is_made_on_a_network_being_removed() {
         );
         if let Ok(id) = made {
             f.engine.remove(&id, Default::default()).unwrap();
+            f.engine.network_remove("lab", false, None).unwrap();
+        }
+    }
+    // The same for a connection of a container made before.
+    let mut options = CreateOptions {
+        rootfs: Some(f.rootfs.clone()),
+        name: Some("standby".into()),
+        command: vec!["true".into()],
+        network: Some(NetworkMode::Bridge),
+        ..Default::default()
+    };
+    options.net.networks.push(NetworkJoin {
+        name: f.engine.default_network_name().into(),
+        ..Default::default()
+    });
+    f.engine.create(options).unwrap();
+    for round in 0..16 {
+        let request = rpod_engine::network::definitions::NetworkRequest {
+            name: "lab".into(),
+            ..Default::default()
+        };
+        f.engine.network_create(request).unwrap();
+        let (connected, removed) = at_the_same_moment(
+            &f,
+            |e| e.network_connect("lab", "standby", NetworkJoin::default()),
+            |e| e.network_remove("lab", false, None),
+        );
+        assert!(
+            connected.is_err() || removed.is_err(),
+            "round {round}: a container was connected to a network removed beside it"
+        );
+        if connected.is_ok() {
+            f.engine.network_disconnect("lab", "standby").unwrap();
             f.engine.network_remove("lab", false, None).unwrap();
         }
     }
