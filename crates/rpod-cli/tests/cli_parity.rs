@@ -1028,6 +1028,18 @@ fn cp_between_the_host_and_containers() {
     let piped = pipe_through(&mut rpod.command(&["cp", "-", "box:/tmp"]), &tarball);
     assert!(piped.status.success(), "{piped:?}");
     assert_eq!(rpod.ok(&["exec", "box", "cat", "/tmp/streamed"]), "piped\n");
+    // An empty input is no archive: refused, as podman refuses it (it passed unsaid).
+    let piped = pipe_through(
+        rpod.command(&["cp", "-", "box:/tmp"])
+            .stderr(std::process::Stdio::piped()),
+        b"",
+    );
+    assert_eq!(piped.status.code(), Some(125), "{piped:?}");
+    let err = String::from_utf8_lossy(&piped.stderr);
+    assert!(
+        err.contains("tar archive") && err.contains("empty"),
+        "{err}"
+    );
     // A fifo in the tar is one in the container, with its mode (it was an empty file); an
     // entry climbing out of the destination is refused by name (it was skipped unsaid).
     let mut special = tar::Builder::new(Vec::new());

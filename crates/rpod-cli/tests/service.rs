@@ -9634,6 +9634,15 @@ fn rpod_remote_copies_files_both_ways() {
     assert_eq!(names, ["note.txt"]);
     let out = pipe_through(&mut service.remote(&["cp", "-", "box:/tmp"]), &out.stdout);
     assert!(out.status.success(), "{out:?}");
+    // An empty input is no archive (as podman refuses it).
+    let out = pipe_through(
+        service
+            .remote(&["cp", "-", "box:/tmp"])
+            .stderr(std::process::Stdio::piped()),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the input is empty"));
     // Errors: a missing path, a missing container, both ends in containers.
     let out = service.remote_out(&["cp", "box:/nowhere", &here.path().display().to_string()]);
     assert_eq!(out.status.code(), Some(125), "{out:?}");

@@ -9,7 +9,7 @@ use rpod_engine::upper_diff::ChangeKind;
 use rpod_engine::{CommitOptions, Engine, HostSource};
 
 use crate::cli::{CommitArgs, CpArgs, DiffArgs, ExportArgs, ImageDiffArgs, MountArgs, UnmountArgs};
-use crate::exit::{usage, Outcome};
+use crate::exit::{usage, Failure, Outcome};
 
 /// `diff`: a container's changes, or an image's (a name no container has, as podman); with
 /// a second name, what makes that one's file system the first one's.
@@ -111,6 +111,20 @@ pub(crate) enum CpEnd<'a> {
     Host(&'a str),
 }
 
+/// `cp - CONTAINER:PATH`'s standard input, refused when it holds nothing at all, as
+/// podman's `cp` refuses it (an empty input is no tar archive; tar(1) says so too).
+pub(crate) fn archive_on_stdin() -> Result<io::BufReader<io::StdinLock<'static>>, Failure> {
+    let mut stdin = io::BufReader::new(io::stdin().lock());
+    let head = io::BufRead::fill_buf(&mut stdin)
+        .map_err(|e| usage(format!("reading the archive on standard input: {e}")))?;
+    if head.is_empty() {
+        return Err(usage(
+            "source must be a (compressed) tar archive when copying from stdin: the input is empty",
+        ));
+    }
+    Ok(stdin)
+}
+
 pub(crate) fn cp_end(text: &str) -> CpEnd<'_> {
     if text == "-" {
         return CpEnd::Stream;
@@ -159,7 +173,7 @@ fn copy(engine: &Engine, args: CpArgs) -> Outcome {
             engine.copy_into_container_as(name, source, path, &how)?;
         }
         (CpEnd::Stream, CpEnd::Container(name, path)) => {
-            let mut stdin = io::stdin().lock();
+            let mut stdin = archive_on_stdin()?;
             engine.copy_into_container_as(name, HostSource::Tar(&mut stdin), path, &how)?;
         }
         (CpEnd::Container(from, from_path), CpEnd::Container(to, to_path)) => {

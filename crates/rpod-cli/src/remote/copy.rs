@@ -59,11 +59,12 @@ pub fn cp(client: &mut Client, args: &CpArgs, keep: KeepFree) -> Outcome {
             upload(client, Path::new(source), name, path, args.overwrite)
         }
         (CpEnd::Stream, CpEnd::Container(name, path)) => {
+            let mut stdin = crate::commands::filesystem::archive_on_stdin()?;
             let reply = client.upload(
                 "PUT",
                 &put_url(name, path, args.overwrite),
                 "application/x-tar",
-                &mut |out| io::copy(&mut io::stdin().lock(), out).map(|_| ()),
+                &mut |out| io::copy(&mut stdin, out).map(|_| ()),
             )?;
             put_answer(reply)
         }
