@@ -202,7 +202,7 @@ impl Engine {
         let exposed = image_cfg.exposed_ports().clone().unwrap_or_default();
         // Held until the container is recorded: its networks cannot go meanwhile.
         let bridged = match &options.network {
-            None => !matches!(self.options.config.default_network_mode(), "none" | "host"),
+            None => self.configured_network_mode() == NetworkMode::Bridge,
             Some(mode) => *mode == NetworkMode::Bridge,
         };
         let networks_lock = bridged.then(|| self.networks_shared_lock()).transpose()?;

@@ -58,6 +58,15 @@ impl CreateOptions {
 }
 
 impl Engine {
+    /// The network mode of a container that names none: rpod.conf's `netns`.
+    pub(super) fn configured_network_mode(&self) -> NetworkMode {
+        match self.options.config.default_network_mode() {
+            "none" => NetworkMode::None,
+            "host" => NetworkMode::Host,
+            _ => NetworkMode::Bridge,
+        }
+    }
+
     /// Settle a new container's network mode and settings: names resolved, networks
     /// checked, `-P` expanded, free host ports chosen.
     pub(super) fn network_for_create(
@@ -79,11 +88,7 @@ impl Engine {
                 NetworkMode::Path(path.clone())
             }
             Some(mode) => mode.clone(),
-            None => match self.options.config.default_network_mode() {
-                "none" => NetworkMode::None,
-                "host" => NetworkMode::Host,
-                _ => NetworkMode::Bridge,
-            },
+            None => self.configured_network_mode(),
         };
         let mut net = options.net.clone();
         // The image's exposed ports are the container's too (as Docker and podman show

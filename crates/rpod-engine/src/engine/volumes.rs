@@ -284,11 +284,7 @@ impl Engine {
         let users = self.volume_users(name)?;
         if !users.is_empty() {
             if !force {
-                let ids: Vec<&str> = users.iter().map(|c| c.id()).collect();
-                return Err(EngineError::VolumeInUse {
-                    name: name.to_string(),
-                    containers: ids.join(", "),
-                });
+                return Err(in_use(name, &users));
             }
             for user in &users {
                 let removal = RemoveOptions {
@@ -306,11 +302,7 @@ impl Engine {
         // A container made meanwhile uses it now.
         let users = self.volume_users(name)?;
         if !users.is_empty() {
-            let ids: Vec<&str> = users.iter().map(|c| c.id()).collect();
-            return Err(EngineError::VolumeInUse {
-                name: name.to_string(),
-                containers: ids.join(", "),
-            });
+            return Err(in_use(name, &users));
         }
         self.volume(name)?;
         self.delete_volume(name)
@@ -799,4 +791,13 @@ impl Engine {
 /// copied over what cannot be seen.
 fn has_entries(dir: &std::os::fd::OwnedFd) -> bool {
     tree_copy::entries(dir).map_or(true, |entries| !entries.is_empty())
+}
+
+/// The refusal of volume `name`'s removal while `users` have it.
+fn in_use(name: &str, users: &[ContainerRecord]) -> EngineError {
+    let ids: Vec<&str> = users.iter().map(|c| c.id()).collect();
+    EngineError::VolumeInUse {
+        name: name.to_string(),
+        containers: ids.join(", "),
+    }
 }
