@@ -1992,6 +1992,9 @@ fn podman_output_shapes_and_exit_codes() {
     // images IMAGE lists that image only; an unknown one lists nothing.
     let listed = rpod.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}", "other:2"]);
     assert_eq!(listed, "localhost/other:2\n");
+    // A repository without a tag lists its every tag, as a reference= pattern.
+    let repository = rpod.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}", "other"]);
+    assert_eq!(repository, "localhost/other:2\n");
     let id = rpod.inspect("demo", "{{.Id}}");
     let by_id = rpod.ok(&["images", "--format", "{{.Tag}}", &id[..12]]);
     assert_eq!(by_id, "latest\n2\n");

@@ -694,17 +694,21 @@ pub fn prune_filters(engine: &Engine, words: &[String]) -> Result<ImageFilters, 
 
 pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
     let filters = engine.image_filters(filter_pairs(&args.filter)?, FilterUse::List)?;
-    // An unknown image lists nothing, as podman's; a name no image has may be a list's.
-    let wanted = args.image.as_ref().map(|image| {
-        engine
+    // IMAGE is an ID (or its prefix, or a digested name), which lists that image, or else a
+    // name pattern as reference='s: `images REPO` lists every tag of REPO, as podman's and
+    // Docker's. An unknown image lists nothing.
+    let by_id = args.image.as_deref().and_then(|image| {
+        let id = engine
             .resolve_image(image)
             .map(|r| r.id)
             .or_else(|_| engine.manifest_list(image).map(|l| l.id))
-            .ok()
+            .ok()?;
+        (id.starts_with(image.trim_start_matches("sha256:")) || image.contains('@')).then_some(id)
     });
+    let positional = args.image.as_deref().filter(|_| by_id.is_none());
     let mut infos = engine.image_infos()?;
     // A build's intermediate images only with -a (or when asked for by name), as podman's.
-    infos.retain(|info| args.all || wanted.is_some() || !info.is_intermediate());
+    infos.retain(|info| args.all || args.image.is_some() || !info.is_intermediate());
     // Manifest lists too, as podman lists them.
     infos.extend(engine.manifest_list_images()?);
     infos.sort_by(|a, b| {
@@ -714,10 +718,12 @@ pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
             .cmp(&a.record.created.unwrap_or(a.record.added))
     });
     infos.retain(|info| {
-        wanted
-            .as_ref()
-            .is_none_or(|w| w.as_ref() == Some(&info.record.id))
-            && filters.matches(info)
+        let asked = match (&by_id, positional) {
+            (Some(id), _) => *id == info.record.id,
+            (None, Some(pattern)) => info.names.iter().any(|n| reference_matches(n, pattern)),
+            (None, None) => true,
+        };
+        asked && filters.matches(info)
     });
     if args.quiet {
         for info in &infos {
@@ -744,11 +750,6 @@ pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
     }
     // A name (positional or reference=) shows the rows of that name only, as podman's.
     let references = filters.references();
-    let positional = args.image.as_deref().filter(|image| {
-        !infos
-            .iter()
-            .any(|i| i.record.id.starts_with(image.trim_start_matches("sha256:")))
-    });
     // Counted only for a template that shows them.
     let containers = match args.format.as_deref() {
         Some(format) if format.contains(".Containers") => engine.containers_per_image()?,
