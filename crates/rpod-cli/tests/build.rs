@@ -612,6 +612,42 @@ fn a_docker_format_image_keeps_its_health_check_triggers_and_shell() {
     ]);
     let err = rpod.fails(&["healthcheck", "run", "unchecked"], 125);
     assert!(err.contains("no defined healthcheck"), "{err}");
+    // `--health-cmd none` drops it too; an empty one is no flag (the image's holds), as
+    // podman and Docker read them.
+    rpod.ok(&[
+        "create",
+        "--name",
+        "none",
+        "--health-cmd",
+        "none",
+        "checked",
+    ]);
+    let err = rpod.fails(&["healthcheck", "run", "none"], 125);
+    assert!(err.contains("no defined healthcheck"), "{err}");
+    rpod.ok(&["create", "--name", "empty", "--health-cmd", "", "checked"]);
+    let test = rpod.ok(&[
+        "inspect",
+        "empty",
+        "--format",
+        "{{json .Config.Healthcheck.Test}}",
+    ]);
+    assert_eq!(test.trim(), r#"["CMD-SHELL","test -e /tmp/ok"]"#);
+    // `CMD PROGRAM ARG...` on a line runs without a shell, as podman's.
+    rpod.ok(&[
+        "create",
+        "--name",
+        "direct",
+        "--health-cmd",
+        "CMD test -e /",
+        "checked",
+    ]);
+    let test = rpod.ok(&[
+        "inspect",
+        "direct",
+        "--format",
+        "{{json .Config.Healthcheck.Test}}",
+    ]);
+    assert_eq!(test.trim(), r#"["CMD","test","-e","/"]"#);
     rpod.ok(&[
         "create",
         "--name",

@@ -2910,7 +2910,7 @@ fn health_checks_run_on_demand_and_are_recorded() {
         rpod.fails(&["top", "ghost"], 125),
         "Error: unable to look up requested container: no container with name or ID \"ghost\" found: no such container\n"
     );
-    rpod.fails(&["create", "--health-cmd", "", "demo", "true"], 125);
+    rpod.fails(&["create", "--health-cmd", "CMD", "demo", "true"], 125);
     rpod.fails(
         &[
             "create",

@@ -143,35 +143,71 @@ impl OnFailure {
     }
 }
 
+/// What a `--health-cmd` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthCommand {
+    /// Empty: as if the flag were not given (the image's check holds), as podman and Docker
+    /// read it.
+    NotGiven,
+    /// `none`: no check, not even the image's.
+    Disabled,
+    /// The check's test (`CMD ...` or `CMD-SHELL ...`).
+    Test(Vec<String>),
+}
+
 impl HealthCheck {
-    /// `--health-cmd`: a JSON array (`["CMD", "curl", "-f", "x"]`, `["CMD-SHELL", "..."]`)
-    /// or a shell command.
-    pub fn parse_command(text: &str) -> Result<Vec<String>> {
+    /// `--health-cmd`: a JSON array (`["CMD", "curl", "-f", "x"]`, `["CMD-SHELL", "..."]`,
+    /// `["NONE"]`), or a line: `none`, `CMD PROGRAM ARG...` (run without a shell) or
+    /// `CMD-SHELL COMMAND`, and any other line a shell command, as podman reads them.
+    pub fn parse_command(text: &str) -> Result<HealthCommand> {
         let trimmed = text.trim();
         if trimmed.is_empty() {
-            return Err(EngineError::InvalidArg(
-                "--health-cmd must not be empty".into(),
-            ));
+            return Ok(HealthCommand::NotGiven);
         }
         if !trimmed.starts_with('[') {
-            return Ok(vec!["CMD-SHELL".into(), trimmed.to_string()]);
+            let (first, rest) = trimmed
+                .split_once(char::is_whitespace)
+                .map_or((trimmed, ""), |(first, rest)| (first, rest.trim_start()));
+            let test = match first.to_ascii_uppercase().as_str() {
+                "NONE" if rest.is_empty() => return Ok(HealthCommand::Disabled),
+                "CMD" if !rest.is_empty() => std::iter::once("CMD")
+                    .chain(rest.split_whitespace())
+                    .map(String::from)
+                    .collect(),
+                "CMD-SHELL" if !rest.is_empty() => vec!["CMD-SHELL".into(), rest.to_string()],
+                "CMD" | "CMD-SHELL" => {
+                    return Err(EngineError::InvalidArg(format!(
+                        "invalid --health-cmd {trimmed:?}: {first} needs a command after it"
+                    )))
+                }
+                _ => vec!["CMD-SHELL".into(), trimmed.to_string()],
+            };
+            return Ok(HealthCommand::Test(test));
         }
         let words: Vec<String> = serde_json::from_str(trimmed).map_err(|e| {
             EngineError::InvalidArg(format!("invalid --health-cmd {trimmed:?}: {e}"))
         })?;
-        match words.first().map(String::as_str) {
-            Some("CMD") if words.len() > 1 => Ok(words),
-            Some("CMD-SHELL") if words.len() == 2 => Ok(words),
+        Self::command_words(trimmed, words)
+    }
+
+    fn command_words(text: &str, words: Vec<String>) -> Result<HealthCommand> {
+        let test = match words.first().map(String::as_str) {
+            Some("NONE") if words.len() == 1 => return Ok(HealthCommand::Disabled),
+            Some("CMD") if words.len() > 1 => words,
+            Some("CMD-SHELL") if words.len() == 2 => words,
             // A bare array is a command, as podman takes it.
             Some(first) if first != "CMD" && first != "CMD-SHELL" && first != "NONE" => {
                 let mut command = vec!["CMD".to_string()];
                 command.extend(words);
-                Ok(command)
+                command
             }
-            _ => Err(EngineError::InvalidArg(format!(
-                "invalid --health-cmd {trimmed:?}: use [\"CMD\", ...] or [\"CMD-SHELL\", \"...\"]"
-            ))),
-        }
+            _ => {
+                return Err(EngineError::InvalidArg(format!(
+                    "invalid --health-cmd {text:?}: use [\"CMD\", ...], [\"CMD-SHELL\", \"...\"] or [\"NONE\"]"
+                )))
+            }
+        };
+        Ok(HealthCommand::Test(test))
     }
 
     /// Docker's and podman's `HealthConfig` (`Test`, `Interval`, `Timeout`, `StartPeriod` in
@@ -459,19 +495,39 @@ mod tests {
 
     #[test]
     fn commands_parse_as_podmans() {
-        assert_eq!(
-            HealthCheck::parse_command("curl -f http://x").unwrap(),
-            ["CMD-SHELL", "curl -f http://x"]
-        );
-        assert_eq!(
-            HealthCheck::parse_command(r#"["CMD", "true"]"#).unwrap(),
-            ["CMD", "true"]
-        );
-        assert_eq!(
-            HealthCheck::parse_command(r#"["ls", "/"]"#).unwrap(),
-            ["CMD", "ls", "/"]
-        );
-        for bad in ["", r#"["CMD"]"#, r#"["CMD-SHELL"]"#, "[broken"] {
+        let test = |text: &str| match HealthCheck::parse_command(text) {
+            Ok(HealthCommand::Test(test)) => test,
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(test("curl -f http://x"), ["CMD-SHELL", "curl -f http://x"]);
+        assert_eq!(test(r#"["CMD", "true"]"#), ["CMD", "true"]);
+        assert_eq!(test(r#"["ls", "/"]"#), ["CMD", "ls", "/"]);
+        // The keywords on a line, as podman reads them.
+        assert_eq!(test("CMD ls  -l /"), ["CMD", "ls", "-l", "/"]);
+        assert_eq!(test("cmd true"), ["CMD", "true"]);
+        assert_eq!(test("CMD-SHELL a && b"), ["CMD-SHELL", "a && b"]);
+        assert_eq!(test("none of it"), ["CMD-SHELL", "none of it"]);
+        for none in ["none", "NONE", " None ", r#"["NONE"]"#] {
+            assert_eq!(
+                HealthCheck::parse_command(none).unwrap(),
+                HealthCommand::Disabled,
+                "{none}"
+            );
+        }
+        for empty in ["", "  "] {
+            assert_eq!(
+                HealthCheck::parse_command(empty).unwrap(),
+                HealthCommand::NotGiven
+            );
+        }
+        for bad in [
+            "CMD",
+            "cmd-shell ",
+            r#"["CMD"]"#,
+            r#"["CMD-SHELL"]"#,
+            r#"["NONE", "x"]"#,
+            "[broken",
+        ] {
             assert!(HealthCheck::parse_command(bad).is_err(), "{bad}");
         }
         let shell = check(3);

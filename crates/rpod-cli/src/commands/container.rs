@@ -5,6 +5,7 @@ use anyhow::{anyhow, bail, Context};
 use serde_json::{json, Value};
 
 use rpod_engine::container::{ContainerRecord, Status};
+use rpod_engine::health::{HealthCheck, HealthCommand};
 use rpod_engine::logs::LogFilter;
 use rpod_engine::resources::Throttle;
 use rpod_engine::{CreateOptions, Engine, EngineError, ExecRequest, RemoveOptions};
@@ -135,11 +136,17 @@ fn mounts(args: &RunArgs) -> Result<Vec<rpod_engine::mounts::MountSpec>, Failure
     Ok(mounts)
 }
 
-/// `--health-*`: the check, or none (then the image's, unless `--no-healthcheck`).
-fn health_check(args: &RunArgs) -> Result<Option<rpod_engine::health::HealthCheck>, Failure> {
+/// A `--health-cmd` or `--health-startup-cmd`, read as podman reads it.
+fn health_command(text: Option<&str>) -> Result<HealthCommand, Failure> {
+    Ok(text.map_or(Ok(HealthCommand::NotGiven), HealthCheck::parse_command)?)
+}
+
+/// `--health-*`: the check, or none (then the image's, unless `--no-healthcheck` or
+/// `--health-cmd none`).
+fn health_check(args: &RunArgs) -> Result<Option<HealthCheck>, Failure> {
     let on_failure = rpod_engine::health::OnFailure::parse(&args.health_on_failure)?;
-    let Some(command) = args.health_cmd.as_deref() else {
-        if args.health_startup_cmd.is_some() {
+    let HealthCommand::Test(test) = health_command(args.health_cmd.as_deref())? else {
+        if health_command(args.health_startup_cmd.as_deref())? != HealthCommand::NotGiven {
             return Err(usage("--health-startup-cmd needs a --health-cmd"));
         }
         return Ok(None);
@@ -157,19 +164,26 @@ fn health_check(args: &RunArgs) -> Result<Option<rpod_engine::health::HealthChec
             .and_then(|d| u64::try_from(d.num_seconds()).ok())
             .ok_or_else(|| usage(format!("invalid {flag} {text:?}: use a duration like 30s")))
     };
-    Ok(Some(rpod_engine::health::HealthCheck {
-        test: rpod_engine::health::HealthCheck::parse_command(command)?,
+    let startup_test = match health_command(args.health_startup_cmd.as_deref())? {
+        HealthCommand::Test(test) => Some(test),
+        HealthCommand::NotGiven => None,
+        HealthCommand::Disabled => {
+            return Err(usage(
+                "--health-startup-cmd none: leave the flag out for no startup check",
+            ))
+        }
+    };
+    Ok(Some(HealthCheck {
+        test,
         interval_secs: seconds("--health-interval", &args.health_interval)?,
         timeout_secs: seconds("--health-timeout", &args.health_timeout)?.max(1),
         start_period_secs: seconds("--health-start-period", &args.health_start_period)?,
         retries: args.health_retries.max(1),
         on_failure,
-        startup: args
-            .health_startup_cmd
-            .as_deref()
-            .map(|command| -> Result<_, Failure> {
+        startup: startup_test
+            .map(|test| -> Result<_, Failure> {
                 Ok(rpod_engine::health::StartupCheck {
-                    test: rpod_engine::health::HealthCheck::parse_command(command)?,
+                    test,
                     interval_secs: seconds(
                         "--health-startup-interval",
                         &args.health_startup_interval,
@@ -610,7 +624,8 @@ pub(crate) fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
             .map(String::from),
         secrets,
         healthcheck: health_check(args)?,
-        no_healthcheck: args.no_healthcheck,
+        no_healthcheck: args.no_healthcheck
+            || health_command(args.health_cmd.as_deref())? == HealthCommand::Disabled,
         healthcheck_over_image: None,
         image_health_on_failure: rpod_engine::health::OnFailure::parse(&args.health_on_failure)?,
         log_size_max: log.max_size,
