@@ -1445,6 +1445,23 @@ fn podman_remote_runs_execs_and_manages_containers() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such container"));
     assert!(service.podman_ok(&["images"]).contains("localhost/demo"));
+    // The listing's filters hold (the libpod listing ignored them: everything was shown).
+    for filter in [
+        "reference=nosuch",
+        "dangling=true",
+        "id=0000",
+        "containers=true",
+    ] {
+        assert_eq!(
+            service.podman_ok(&["images", "-q", "--filter", filter]),
+            "",
+            "{filter}"
+        );
+    }
+    assert_eq!(service.podman_ok(&["images", "-q", "nosuch"]), "");
+    assert!(service
+        .podman_ok(&["images", "--filter", "reference=demo"])
+        .contains("localhost/demo"));
 }
 
 /// podman-remote's `--uidmap` and `--userns auto` (ignored by the service before: the
@@ -7522,6 +7539,35 @@ fn rpod_remote_runs_execs_and_manages_containers() {
         service.rpod.ok(&["images", "-q"])
     );
     service.rpod.ok(&["tag", "demo", "other:1"]);
+    // A name, a name pattern, an ID prefix and filters list what the local listing does.
+    let id = service.rpod.ok(&["images", "-q", "demo"]);
+    for args in [
+        &["other"][..],
+        &["demo:latest"],
+        &["oth*"],
+        &["nosuch"],
+        &[id.trim()],
+        &["--filter", "reference=other"],
+        &["--filter", "dangling=true"],
+        &["--filter", "containers=false"],
+    ] {
+        let listing = |run: &dyn Fn(&[&str]) -> String| {
+            run(&[
+                &["images", "--format", "{{.Repository}}:{{.Tag}}"][..],
+                args,
+            ]
+            .concat())
+        };
+        assert_eq!(
+            listing(&|a| service.remote_ok(a)),
+            listing(&|a| service.rpod.ok(a)),
+            "{args:?}"
+        );
+    }
+    assert_eq!(
+        service.remote_ok(&["images", "--format", "{{.Tag}}", "other"]),
+        "1\n"
+    );
     let out = service.remote_ok(&["rmi", "other:1"]);
     assert_eq!(out.trim(), "Untagged: localhost/other:1");
     let out = service.remote_out(&["rmi", "nosuchimage"]);

@@ -96,12 +96,22 @@ pub(crate) fn check_key(kind: &str, key: &str, allowed: &[&str]) -> Result<()> {
 
 /// `dangling=`: true or false (1 or 0).
 pub(crate) fn check_dangling(value: &str) -> Result<()> {
+    check_boolean("dangling", value)
+}
+
+/// A yes-or-no filter's value (`dangling=`, `intermediate=`): true or false (1 or 0).
+pub(crate) fn check_boolean(key: &str, value: &str) -> Result<()> {
     if matches!(value, "true" | "false" | "1" | "0") {
         return Ok(());
     }
     Err(EngineError::InvalidArg(format!(
-        "invalid dangling={value}: use true or false"
+        "invalid {key}={value}: use true or false"
     )))
+}
+
+/// A value `check_boolean` let through, read.
+pub(crate) fn is_true(value: &str) -> bool {
+    matches!(value, "true" | "1")
 }
 
 /// `until=`: a time, a date, Unix seconds or a duration back from now.

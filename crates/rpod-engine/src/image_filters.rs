@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::filter_values::{check_dangling, check_key, until};
+use std::collections::HashSet;
+
+use crate::filter_values::{check_boolean, check_key, is_true, until};
 use crate::image::ImageInfo;
 pub use crate::volume_filters::FilterUse;
 use crate::Result;
@@ -19,7 +21,15 @@ const LIST_KEYS: &[&str] = &[
     "label!",
     "before",
     "since",
+    "after",
+    "until",
+    "id",
+    "containers",
+    "intermediate",
+    "readonly",
 ];
+/// Keys whose values are true or false.
+const BOOLEAN_KEYS: &[&str] = &["dangling", "containers", "intermediate", "readonly"];
 const PRUNE_KEYS: &[&str] = &["label", "label!", "until"];
 
 /// When an image was made (when this store got it, for an image that does not say).
@@ -60,6 +70,8 @@ pub struct ImageFilters {
     before: Vec<DateTime<Utc>>,
     since: Vec<DateTime<Utc>>,
     until: Vec<DateTime<Utc>>,
+    /// The images containers are made of, for `containers=` (set by the engine).
+    in_use: HashSet<String>,
 }
 
 impl ImageFilters {
@@ -76,10 +88,13 @@ impl ImageFilters {
         let mut filters = ImageFilters::default();
         for (key, value) in pairs {
             check_key("image", &key, allowed)?;
+            if BOOLEAN_KEYS.contains(&key.as_str()) {
+                check_boolean(&key, &value)?;
+            }
             match key.as_str() {
-                "dangling" => check_dangling(&value)?,
                 "before" => filters.before.push(made(&value)?),
-                "since" => filters.since.push(made(&value)?),
+                // podman's other word for since.
+                "since" | "after" => filters.since.push(made(&value)?),
                 "until" => filters.until.push(until(&value)?),
                 _ => {}
             }
@@ -93,6 +108,16 @@ impl ImageFilters {
         self.by_key.get("reference").map_or(&[], Vec::as_slice)
     }
 
+    /// Whether `containers=` needs the images containers are made of.
+    pub fn asks_for_containers(&self) -> bool {
+        self.by_key.contains_key("containers")
+    }
+
+    /// The images containers are made of (their IDs), for `containers=`.
+    pub fn set_images_in_use(&mut self, ids: HashSet<String>) {
+        self.in_use = ids;
+    }
+
     pub fn matches(&self, info: &ImageInfo) -> bool {
         let made = made_at(&info.record);
         let labels = info.labels();
@@ -100,13 +125,22 @@ impl ImageFilters {
             "reference" => values
                 .iter()
                 .any(|p| info.names.iter().any(|n| reference_matches(n, p))),
-            "dangling" => values
-                .iter()
-                .any(|v| matches!(v.as_str(), "true" | "1") == info.is_dangling()),
+            "dangling" => values.iter().any(|v| is_true(v) == info.is_dangling()),
+            "intermediate" => values.iter().any(|v| is_true(v) == info.is_intermediate()),
+            // No image of rpod's is in a read-only store.
+            "readonly" => values.iter().any(|v| !is_true(v)),
+            "containers" => {
+                let used = self.in_use.contains(&info.record.id);
+                values.iter().any(|v| is_true(v) == used)
+            }
+            "id" => values.iter().any(|v| {
+                let prefix = v.trim_start_matches("sha256:");
+                !prefix.is_empty() && info.record.id.starts_with(prefix)
+            }),
             "label" => values.iter().all(|l| crate::labels::matches(&labels, l)),
             "label!" => values.iter().all(|l| !crate::labels::matches(&labels, l)),
             "before" => self.before.iter().all(|t| made < *t),
-            "since" => self.since.iter().all(|t| made > *t),
+            "since" | "after" => self.since.iter().all(|t| made > *t),
             "until" => self.until.iter().all(|t| made < *t),
             _ => false,
         })
@@ -158,6 +192,63 @@ mod tests {
         assert!(reference_matches("registry:5000/app:v1", "app"));
     }
 
+    fn info(id: &str, names: &[&str], has_children: bool) -> ImageInfo {
+        ImageInfo {
+            record: crate::image::ImageRecord::bare(id.to_string()),
+            names: names.iter().map(|n| n.to_string()).collect(),
+            config: Default::default(),
+            docker: Default::default(),
+            has_children,
+        }
+    }
+
+    #[test]
+    fn podmans_other_list_keys_choose_images() {
+        let made = |_: &str| Ok(Utc::now() - chrono::Duration::hours(1));
+        let filters = |key: &str, value: &str| {
+            ImageFilters::from_pairs(
+                [(key.to_string(), value.to_string())],
+                FilterUse::List,
+                &made,
+            )
+            .unwrap()
+        };
+        let named = info("abc123", &["localhost/demo:latest"], false);
+        let step = info("def456", &[], true);
+        assert!(filters("id", "abc").matches(&named));
+        assert!(filters("id", "sha256:abc123").matches(&named));
+        assert!(!filters("id", "def").matches(&named));
+        assert!(filters("intermediate", "true").matches(&step));
+        assert!(!filters("intermediate", "true").matches(&named));
+        assert!(filters("intermediate", "false").matches(&named));
+        assert!(filters("readonly", "false").matches(&named));
+        assert!(!filters("readonly", "true").matches(&named));
+        // `after` is `since`; `until` lists what was made before it.
+        assert!(filters("after", "demo").matches(&named));
+        assert!(!filters("until", "2h").matches(&named));
+        assert!(filters("until", "0s").matches(&named));
+        // `containers=` by the images the engine says are in use.
+        let mut used = filters("containers", "true");
+        assert!(used.asks_for_containers());
+        assert!(!used.matches(&named));
+        used.set_images_in_use(["abc123".to_string()].into());
+        assert!(used.matches(&named));
+        assert!(!used.matches(&step));
+        for (key, bad) in [
+            ("containers", "yes"),
+            ("intermediate", "x"),
+            ("readonly", ""),
+        ] {
+            let err = ImageFilters::from_pairs(
+                [(key.to_string(), bad.to_string())],
+                FilterUse::List,
+                &made,
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains(&format!("{key}={bad}")), "{err}");
+        }
+    }
+
     #[test]
     fn keys_are_checked_for_their_use() {
         let made = |_: &str| Ok(Utc::now());
@@ -167,7 +258,7 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert!(
-            ImageFilters::from_pairs(pairs(&[("until", "1h")]), FilterUse::List, &made).is_err()
+            ImageFilters::from_pairs(pairs(&[("colour", "red")]), FilterUse::List, &made).is_err()
         );
         assert!(
             ImageFilters::from_pairs(pairs(&[("reference", "x")]), FilterUse::Prune, &made)

@@ -11,6 +11,10 @@ use crate::service::Context;
 
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let engine = &context.engine;
+    let filters = engine.image_filters(
+        crate::compat::images::filter_pairs(ex)?,
+        rpod_engine::image_filters::FilterUse::List,
+    )?;
     let mut out = Vec::new();
     // A build's intermediate images only with `all`, as podman's.
     let all = ex.query_bool("all")?;
@@ -18,6 +22,9 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     infos.retain(|info| all || !info.is_intermediate());
     // Manifest lists too, as podman's service lists them.
     infos.extend(engine.manifest_list_images()?);
+    // Every name of an image that matches (podman's service lists them all; a `reference`
+    // filter chooses images, not names).
+    infos.retain(|info| filters.matches(info));
     let containers = engine.containers_per_image()?;
     for info in infos {
         let created = info.record.created.unwrap_or(info.record.added);

@@ -10,6 +10,7 @@ use crate::cli::{
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 use rpod_engine::human;
+use rpod_engine::image_filters::reference_matches;
 
 use super::{encode, expect, filters_map, filters_param, registry_params, short_id, Client};
 
@@ -68,11 +69,29 @@ fn image_rows(item: &Value, no_trunc: bool) -> Vec<Value> {
         .collect()
 }
 
+/// The ID of the image `image` names when it names it by ID (or an ID's prefix).
+fn image_id_asked(client: &mut Client, image: &str) -> Result<Option<String>, Failure> {
+    let reply = client.call("GET", &format!("/images/{}/json", encode(image)), None)?;
+    if reply.status != 200 {
+        return Ok(None);
+    }
+    let found = reply.json()?;
+    let id = found["Id"].as_str().unwrap_or_default();
+    let id = id.trim_start_matches("sha256:");
+    let by_id = !id.is_empty()
+        && (id.starts_with(image.trim_start_matches("sha256:")) || image.contains('@'));
+    Ok(by_id.then(|| id.to_string()))
+}
+
 pub fn images(client: &mut Client, args: &ImagesArgs) -> Outcome {
     let mut words = args.filter.clone();
-    // A name shows the images of that name, as the local `images NAME`.
+    // An ID (or its prefix) shows that image, anything else the images of that name
+    // pattern, as the local `images IMAGE`.
     if let Some(image) = &args.image {
-        words.push(format!("reference={image}"));
+        words.push(match image_id_asked(client, image)? {
+            Some(id) => format!("id={id}"),
+            None => format!("reference={image}"),
+        });
     }
     let filters = filters_map(&words)?;
     let mut path = format!("/images/json?all={}", args.all);
@@ -102,9 +121,23 @@ pub fn images(client: &mut Client, args: &ImagesArgs) -> Outcome {
         println!("{}", serde_json::to_string_pretty(&items)?);
         return Ok(0);
     }
+    // The service lists every name of an image a name of which matched: the rows of the
+    // names asked for only, as the local `images` shows them.
+    let references: Vec<&str> = words
+        .iter()
+        .filter_map(|w| w.strip_prefix("reference="))
+        .collect();
     let rows: Vec<Value> = items
         .iter()
         .flat_map(|item| image_rows(item, args.no_trunc))
+        .filter(|row| {
+            let name = format!(
+                "{}:{}",
+                row["Repository"].as_str().unwrap_or_default(),
+                row["Tag"].as_str().unwrap_or_default()
+            );
+            references.is_empty() || references.iter().any(|p| reference_matches(&name, p))
+        })
         .collect();
     let format = args.format.clone().unwrap_or_else(|| {
         "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}".into()

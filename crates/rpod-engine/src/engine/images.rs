@@ -318,9 +318,13 @@ impl Engine {
         pairs: impl IntoIterator<Item = (String, String)>,
         used: crate::image_filters::FilterUse,
     ) -> Result<crate::image_filters::ImageFilters> {
-        crate::image_filters::ImageFilters::from_pairs(pairs, used, &|name| {
+        let mut filters = crate::image_filters::ImageFilters::from_pairs(pairs, used, &|name| {
             Ok(crate::image_filters::made_at(&self.resolve_image(name)?))
-        })
+        })?;
+        if filters.asks_for_containers() {
+            filters.set_images_in_use(self.containers_per_image()?.into_keys().collect());
+        }
+        Ok(filters)
     }
 
     /// Where `image mount` mounts an image (the run root: mounts end with a reboot).
