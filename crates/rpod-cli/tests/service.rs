@@ -1462,6 +1462,25 @@ fn podman_remote_runs_execs_and_manages_containers() {
     assert!(service
         .podman_ok(&["images", "--filter", "reference=demo"])
         .contains("localhost/demo"));
+    // ps: the local filters (a name is a regular expression), --last N the newest N.
+    service.podman_ok(&["create", "--name", "older", "demo", "true"]);
+    service.podman_ok(&["create", "--name", "newer-one", "demo", "true"]);
+    let names = |args: &[&str]| {
+        service.podman_ok(&[&["ps", "-a", "--format", "{{.Names}}"][..], args].concat())
+    };
+    assert_eq!(names(&["--last", "1"]), "newer-one\n");
+    assert_eq!(names(&["--filter", "name=^older$"]), "older\n");
+    assert_eq!(names(&["--filter", "ancestor=nosuch"]), "");
+    assert_eq!(
+        names(&["--filter", "ancestor=demo", "--last", "1"]),
+        "newer-one\n"
+    );
+    let out = service.podman_out(&["ps", "-a", "--filter", "colour=red"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("invalid filter"),
+        "{out:?}"
+    );
+    service.podman_ok(&["rm", "older", "newer-one"]);
 }
 
 /// podman-remote's `--uidmap` and `--userns auto` (ignored by the service before: the

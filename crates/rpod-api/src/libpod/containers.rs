@@ -17,56 +17,62 @@ pub fn create(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     ex.json(201, &json!({ "Id": record.id(), "Warnings": [] }))
 }
 
+/// `GET /libpod/containers/json`: `ps`'s filters (docs/containers.md), `last` (podman's
+/// clients' name for `limit`: the newest that pass, in every state), `sync`, `size`.
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let all = ex.query_bool("all")?;
-    let limit: Option<i64> = ex.query_int("limit")?;
-    let filters = parse_filters(ex)?;
-    if let Some(key) = filters
-        .keys()
-        .find(|k| !matches!(k.as_str(), "id" | "name" | "status" | "label" | "pod"))
-    {
-        return Err(ApiError::bad_request(format!(
-            "invalid filter {key:?}: rpod filters by id, name, status, label and pod"
-        )));
-    }
+    let limit: Option<i64> = match ex.req.query("last") {
+        Some(_) => ex.query_int("last")?,
+        None => ex.query_int("limit")?,
+    };
+    let limit = limit.filter(|l| *l > 0);
     let pods = context.engine.pods()?;
+    let mut filters = Vec::new();
+    for (key, values) in parse_filters(ex)? {
+        for value in values {
+            let filter = format!("{key}={value}");
+            rpod_engine::container_filters::validate(&filter).map_err(ApiError::bad_request)?;
+            // A pod by its name or ID; the engine's filter takes an ID prefix.
+            filters.push(
+                match pods.iter().find(|p| key == "pod" && p.name == value) {
+                    Some(pod) => format!("pod={}", pod.id),
+                    None => filter,
+                },
+            );
+        }
+    }
+    let status_filter = filters.iter().any(|f| f.starts_with("status="));
     let size = ex.query_bool("size")?;
-    let mut records = context.engine.list()?;
+    let mut records = if ex.query_bool("sync")? {
+        context.engine.list_synced()?
+    } else {
+        context.engine.list()?
+    };
     records.sort_by_key(|r| std::cmp::Reverse(r.config.created));
     let mut out = Vec::new();
     for record in &records {
-        let c = &record.config;
         let running = record.state.status.is_active();
-        if !all && !running && !filters.contains_key("status") {
+        // As podman's: a status filter or `last` looks at every container.
+        if !all && !running && !status_filter && limit.is_none() {
             continue;
         }
-        let keep = filters.iter().all(|(key, values)| {
-            let mut results = values.iter().map(|v| match key.as_str() {
-                "id" => c.id.starts_with(v.as_str()),
-                "name" => c.name.contains(v.as_str()),
-                "status" => record.state.status.as_str() == v,
-                "pod" => c.pod.as_deref().is_some_and(|id| {
-                    id.starts_with(v.as_str()) || pods.iter().any(|p| p.id == id && p.name == *v)
-                }),
-                _ => rpod_engine::labels::matches(&c.labels, v),
-            });
-            rpod_engine::filter_values::key_passes(key, &mut results)
-        });
-        if keep {
-            let pod = c
-                .pod
-                .as_deref()
-                .and_then(|id| pods.iter().find(|p| p.id == id));
-            let mut item = ListContainer::new(record, pod);
-            if size {
-                let (written, root_fs) = context.engine.container_size(record)?;
-                item.size = Some(ListSize { root_fs, written });
-            }
-            out.push(item);
+        if !rpod_engine::container_filters::matches_all(record, &filters, &records) {
+            continue;
         }
-    }
-    if let Some(limit) = limit.filter(|l| *l > 0) {
-        out.truncate(limit as usize);
+        if limit.is_some_and(|l| out.len() as i64 >= l) {
+            break;
+        }
+        let pod = record
+            .config
+            .pod
+            .as_deref()
+            .and_then(|id| pods.iter().find(|p| p.id == id));
+        let mut item = ListContainer::new(record, pod);
+        if size {
+            let (written, root_fs) = context.engine.container_size(record)?;
+            item.size = Some(ListSize { root_fs, written });
+        }
+        out.push(item);
     }
     ex.json(200, &out)
 }
