@@ -2406,6 +2406,17 @@ fn image_history_untag_prune_tree_and_disk_usage() {
     let blobbed = row("localhost/blobbed ");
     assert_eq!(blobbed[2], demo[3], "{verbose}");
     assert_ne!(blobbed[1], "0B", "{verbose}");
+    // An initialized container is not an active one, as podman counts (running only).
+    rpod.ok(&["create", "--name", "ready", "demo", "true"]);
+    rpod.ok(&["init", "ready"]);
+    let df = rpod.ok(&[
+        "system",
+        "df",
+        "--format",
+        "{{.Type}} {{.Total}} {{.Active}}",
+    ]);
+    assert_eq!(df.lines().nth(1), Some("Containers 2 0"), "{df}");
+    rpod.ok(&["rm", "-f", "ready"]);
 
     // untag: one name, then all; the image stays, unnamed.
     rpod.ok(&["tag", "blobbed", "second:1"]);

@@ -285,7 +285,9 @@ pub fn df(engine: &Engine, args: DfArgs) -> Outcome {
             name: container.record.config.name.clone(),
             written: container.written,
             status: container.record.state.status.as_str().to_string(),
-            active: container.record.state.status.is_active(),
+            // Running, as podman and Docker count active containers (an initialized or
+            // paused one is not).
+            active: container.record.state.status == rpod_engine::Status::Running,
         })
         .collect();
     let volumes: Vec<DfVolume> = usage

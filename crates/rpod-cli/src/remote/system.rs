@@ -45,8 +45,7 @@ pub fn df(client: &mut Client, args: DfArgs) -> Outcome {
         .iter()
         .map(|item| {
             let status = text(item, "Status");
-            let active = rpod_engine::Status::from_filter(&status)
-                .is_some_and(|states| states.iter().any(|s| s.is_active()));
+            let active = status == rpod_engine::Status::Running.as_str();
             let command = item["Command"]
                 .as_array()
                 .into_iter()
