@@ -1483,6 +1483,36 @@ fn podman_remote_runs_execs_and_manages_containers() {
     service.podman_ok(&["rm", "older", "newer-one"]);
 }
 
+/// A resize of a running container without a terminal is taken without a word, as Docker's
+/// and podman's services take it (docker-py's `resize` raised on rpod's refusal); one of a
+/// container that is not running is a conflict, not a failure to open the monitor's files.
+#[test]
+fn resizes_without_a_terminal_pass_and_of_stopped_containers_conflict() {
+    let service = Service::start();
+    let id = service.docker_ok(&["run", "-d", "demo", "sleep", "100"]);
+    let stopped = service.docker_ok(&["create", "-t", "demo", "true"]);
+    for prefix in ["", "/v4.3.1/libpod"] {
+        let resize = |id: &str| {
+            service.http(
+                "POST",
+                &format!("{prefix}/containers/{}/resize?h=20&w=80", id.trim()),
+                b"",
+            )
+        };
+        let reply = resize(&id);
+        assert!(
+            matches!(reply.status, 200 | 201),
+            "{prefix}: {}",
+            reply.head
+        );
+        let reply = resize(&stopped);
+        assert_eq!(reply.status, 409, "{prefix}: {}", reply.head);
+        let body = String::from_utf8_lossy(&reply.body);
+        assert!(body.contains("is not running"), "{body}");
+    }
+    service.docker_ok(&["rm", "-f", id.trim(), stopped.trim()]);
+}
+
 /// podman-remote's `--uidmap` and `--userns auto` (ignored by the service before: the
 /// container ran as the host's root).
 #[test]

@@ -81,14 +81,22 @@ impl Engine {
         }
     }
 
-    /// Resize a container's terminal.
+    /// Resize a container's terminal. Refused for a container that is not running (the
+    /// monitor that would take the size is gone); nothing to do for one without a terminal,
+    /// which Docker and podman take without a word (a client resizes what it attached to).
     pub fn resize(&self, name_or_id: &str, size: TerminalSize) -> Result<()> {
-        let record = self.lookup(name_or_id)?;
+        let record = self.inspect(name_or_id)?;
+        if !record.state.status.is_active() {
+            return Err(EngineError::state(
+                record.id(),
+                format!(
+                    "container {} is not running: no terminal to resize",
+                    record.config.name
+                ),
+            ));
+        }
         if !record.config.terminal {
-            return Err(EngineError::InvalidArg(format!(
-                "container {} has no terminal to resize",
-                record.id()
-            )));
+            return Ok(());
         }
         let runtime = self.runtime(&record.config.runtime)?;
         Ok(runtime.attach_resize(&self.oci_container(&record), size)?)
