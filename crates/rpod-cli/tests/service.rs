@@ -1481,6 +1481,19 @@ fn podman_remote_runs_execs_and_manages_containers() {
         "{out:?}"
     );
     service.podman_ok(&["rm", "older", "newer-one"]);
+    // rm -v takes the anonymous volumes (podman's clients say `volumes`, not Docker's `v`),
+    // --depend the containers that need it first, --ignore an unknown container.
+    service.podman_ok(&["create", "--name", "anon", "-v", "/data", "demo", "true"]);
+    assert_eq!(service.rpod.ok(&["volume", "ls", "-q"]).lines().count(), 1);
+    assert_eq!(service.podman_ok(&["rm", "-v", "anon"]), "anon\n");
+    assert_eq!(service.rpod.ok(&["volume", "ls", "-q"]), "");
+    let base = service.podman_ok(&["create", "--name", "base", "demo", "true"]);
+    let needy = service.podman_ok(&["create", "--requires", "base", "demo", "true"]);
+    assert_eq!(
+        service.podman_ok(&["rm", "--depend", "base"]),
+        format!("{}{}", needy, base)
+    );
+    assert_eq!(service.podman_ok(&["rm", "--ignore", "base"]), "");
 }
 
 /// A resize of a running container without a terminal is taken without a word, as Docker's

@@ -722,7 +722,8 @@ pub fn logs(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
 
 pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let force = ex.query_bool("force")?;
-    let volumes = ex.query_bool("v")?;
+    // Docker's `v`; podman's clients send `volumes`.
+    let volumes = ex.query_bool("v")? || ex.query_bool("volumes")?;
     let mut timeout = stop_timeout(ex)?;
     if force && ex.flavour == Flavour::Compat {
         // Docker's forced removal kills at once (podman's stops with the timeout).
@@ -733,15 +734,33 @@ pub fn remove(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
         timeout,
         volumes,
     };
-    let id = match ex.flavour {
+    if ex.flavour == Flavour::Compat {
         // Docker's clients remove containers in any order, at once.
-        Flavour::Compat => context.engine.remove_among_departing(name, options)?,
-        Flavour::Libpod => context.engine.remove(name, options)?,
-    };
-    context.execs.forget_container(&id);
-    match ex.flavour {
-        // podman-remote prints `RawInput`: the name the user gave.
-        Flavour::Libpod => ex.json(200, &json!([{ "Id": id, "Err": null, "RawInput": name }])),
-        Flavour::Compat => ex.empty(204),
+        let id = context.engine.remove_among_departing(name, options)?;
+        context.execs.forget_container(&id);
+        return ex.empty(204);
     }
+    // podman's: `depend` removes the containers that depend on it first; `ignore` takes an
+    // unknown container as removed already.
+    let depend = ex.query_bool("depend")?;
+    let removed = if depend {
+        context.engine.remove_with_dependents(name, options)
+    } else {
+        context.engine.remove(name, options).map(|id| vec![id])
+    };
+    let removed = match removed {
+        Err(EngineError::NoSuchContainer(_)) if ex.query_bool("ignore")? => Vec::new(),
+        other => other?,
+    };
+    // podman-remote prints `RawInput`: the name the user gave, or with `depend` each
+    // container's ID, as podman prints them.
+    let reports: Vec<Value> = removed
+        .iter()
+        .map(|id| {
+            context.execs.forget_container(id);
+            let shown = if depend { id.as_str() } else { name };
+            json!({ "Id": id, "Err": null, "RawInput": shown })
+        })
+        .collect();
+    ex.json(200, &reports)
 }
