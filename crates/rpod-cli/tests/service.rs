@@ -1487,6 +1487,9 @@ fn podman_remote_runs_execs_and_manages_containers() {
     assert_eq!(service.rpod.ok(&["volume", "ls", "-q"]).lines().count(), 1);
     assert_eq!(service.podman_ok(&["rm", "-v", "anon"]), "anon\n");
     assert_eq!(service.rpod.ok(&["volume", "ls", "-q"]), "");
+    // So does run --rm's removal, as podman's.
+    service.podman_ok(&["run", "--rm", "-v", "/data", "demo", "true"]);
+    assert_eq!(service.rpod.ok(&["volume", "ls", "-q"]), "");
     let base = service.podman_ok(&["create", "--name", "base", "demo", "true"]);
     let needy = service.podman_ok(&["create", "--requires", "base", "demo", "true"]);
     assert_eq!(
