@@ -1843,6 +1843,29 @@ fn podman_remote_manages_pods() {
         "{out:?}"
     );
     assert_eq!(service.podman_ok(&["pod", "ps", "-q"]), "");
+    // A member that fails to start is named in podman-remote's error (a pod's conflict is
+    // read as podman's report: a bare error printed as an empty `Error: `); nothing
+    // running is nothing to kill or pause.
+    let pod = service.podman_ok(&["pod", "create", "--name", "failing"]);
+    service.podman_ok(&[
+        "create",
+        "--pod",
+        "failing",
+        "--name",
+        "missing",
+        "demo",
+        "/nonexistent",
+    ]);
+    let out = service.podman_out(&["pod", "start", "failing"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("missing: ") && err.contains("/nonexistent"),
+        "{err}"
+    );
+    assert_eq!(service.podman_ok(&["pod", "kill", "failing"]), pod);
+    assert_eq!(service.podman_ok(&["pod", "pause", "failing"]), pod);
+    service.podman_ok(&["pod", "rm", "-f", "failing"]);
 }
 
 #[test]

@@ -243,9 +243,28 @@ pub fn exists(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
     ex.empty(204)
 }
 
-/// The report podman's clients read after start, stop, restart, kill, pause, unpause.
-fn report(ex: &mut Exchange, pod: &PodRecord) -> ApiResult<()> {
-    ex.json(200, &json!({ "Errs": [], "Id": pod.id }))
+/// The report podman's clients read after start, stop, restart, kill, pause, unpause. A
+/// conflict goes out in the same shape (`Errs`, each member's failure a line), which is how
+/// podman's clients read a pod's 409: as a bare error, podman-remote printed an empty
+/// `Error: `.
+fn report(ex: &mut Exchange, outcome: rpod_engine::Result<PodRecord>) -> ApiResult<()> {
+    let failure = match outcome {
+        Ok(pod) => return ex.json(200, &json!({ "Errs": [], "Id": pod.id })),
+        Err(e) => e,
+    };
+    let (id, errs): (String, Vec<String>) = match &failure {
+        // The first line says what failed for how many; the rest, one member each.
+        rpod_engine::EngineError::PodMembersFailed { id, message } => (
+            id.clone(),
+            message.lines().skip(1).map(String::from).collect(),
+        ),
+        _ => (String::new(), vec![failure.to_string()]),
+    };
+    let error = ApiError::from(failure);
+    if error.status != 409 {
+        return Err(error);
+    }
+    ex.json(409, &json!({ "Errs": errs, "Id": id }))
 }
 
 pub fn start(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
@@ -253,8 +272,7 @@ pub fn start(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> 
     if view.status == PodStatus::Running {
         return ex.empty(304);
     }
-    let pod = context.engine.pod_start(&view.pod.id)?;
-    report(ex, &pod)
+    report(ex, context.engine.pod_start(&view.pod.id))
 }
 
 pub fn stop(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
@@ -264,14 +282,12 @@ pub fn stop(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     if matches!(view.status, PodStatus::Exited | PodStatus::Stopped) {
         return ex.empty(304);
     }
-    let pod = context.engine.pod_stop(&view.pod.id, timeout)?;
-    report(ex, &pod)
+    report(ex, context.engine.pod_stop(&view.pod.id, timeout))
 }
 
 pub fn restart(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
     let timeout = crate::compat::containers::stop_timeout(ex)?;
-    let pod = context.engine.pod_restart(name, timeout)?;
-    report(ex, &pod)
+    report(ex, context.engine.pod_restart(name, timeout))
 }
 
 pub fn kill(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
@@ -280,18 +296,15 @@ pub fn kill(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
             .map_err(|e| ApiError::bad_request(e.to_string()))?,
         None => libc::SIGKILL,
     };
-    let pod = context.engine.pod_kill(name, signal)?;
-    report(ex, &pod)
+    report(ex, context.engine.pod_kill(name, signal))
 }
 
 pub fn pause(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    let pod = context.engine.pod_pause(name)?;
-    report(ex, &pod)
+    report(ex, context.engine.pod_pause(name))
 }
 
 pub fn unpause(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
-    let pod = context.engine.pod_unpause(name)?;
-    report(ex, &pod)
+    report(ex, context.engine.pod_unpause(name))
 }
 
 /// `DELETE /libpod/pods/{name}?force=&timeout=`: podman's `PodRmReport`.

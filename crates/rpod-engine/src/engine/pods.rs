@@ -681,7 +681,8 @@ impl Engine {
         })
     }
 
-    /// Send `signal` to every running container of the pod; an error when none runs.
+    /// Send `signal` to every running container of the pod (none running: nothing to do,
+    /// as podman's).
     pub fn pod_kill(&self, name_or_id: &str, signal: i32) -> Result<PodRecord> {
         self.pod_each_running(name_or_id, "kill", |id| self.kill(id, signal).map(drop))
     }
@@ -693,21 +694,13 @@ impl Engine {
     pub fn pod_unpause(&self, name_or_id: &str) -> Result<PodRecord> {
         let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
         let mut failures = Vec::new();
-        let mut any = false;
         for record in &view.containers {
             if record.state.status != Status::Paused {
                 continue;
             }
-            any = true;
             if let Err(e) = self.unpause(record.id()) {
                 failures.push(format!("{}: {e}", record.config.name));
             }
-        }
-        if !any {
-            return Err(EngineError::state(
-                &view.pod.id,
-                format!("pod {} has no paused containers", view.pod.name),
-            ));
         }
         self.pod_outcome(view.pod, "unpause", failures)
     }
@@ -720,21 +713,13 @@ impl Engine {
     ) -> Result<PodRecord> {
         let view = self.pod_view(self.lookup_pod(name_or_id)?)?;
         let mut failures = Vec::new();
-        let mut any = false;
         for record in infra_last(&view) {
             if record.state.status != Status::Running {
                 continue;
             }
-            any = true;
             if let Err(e) = act(record.id()) {
                 failures.push(format!("{}: {e}", record.config.name));
             }
-        }
-        if !any {
-            return Err(EngineError::state(
-                &view.pod.id,
-                format!("pod {} has no running containers", view.pod.name),
-            ));
         }
         self.pod_outcome(view.pod, action, failures)
     }
