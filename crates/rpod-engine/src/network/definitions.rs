@@ -518,14 +518,20 @@ fn checked_subnet(
         None => None,
         Some(IpRange::Cidr(range)) => Some(super::LeaseRange::within(range, &subnet)?),
         Some(IpRange::Addresses(start, end)) => {
-            if start > end || !is_host_of(&subnet, start) || !is_host_of(&subnet, end) {
+            // Addresses of the subnet, the first not after the last; its network and
+            // broadcast addresses left out (podman's clients send a CIDR's last address,
+            // the broadcast one for a range at the subnet's end).
+            let inside = subnet.contains(&start) && subnet.contains(&end);
+            let first = start.max(first_host_of(&subnet));
+            let last = end.min(super::last_host_of(&subnet));
+            if !inside || first > last {
                 return Err(EngineError::InvalidArg(format!(
-                    "invalid IP range {start}-{end}: host addresses of the subnet {subnet}, the first not after the last"
+                    "invalid IP range {start}-{end}: addresses of the subnet {subnet}, the first not after the last, a host address among them"
                 )));
             }
             Some(super::LeaseRange {
-                start_ip: start,
-                end_ip: end,
+                start_ip: first,
+                end_ip: last,
             })
         }
     };
@@ -819,6 +825,50 @@ mod tests {
             serde_json::json!({"subnet": "fd99::/64", "gateway": "fd99::1",
                 "lease_range": {"start_ip": "fd99::101", "end_ip": "fd99::1ff"}})
         );
+        // podman's client sends a CIDR range's last address, the broadcast one for a range at
+        // the subnet's end: hosts only are leased.
+        let ended = defs
+            .create(
+                &with_subnets(
+                    "r4",
+                    vec![SubnetRequest {
+                        ip_range: Some(IpRange::Addresses(
+                            "10.98.0.128".parse().unwrap(),
+                            "10.98.0.255".parse().unwrap(),
+                        )),
+                        ..subnet("10.98.0.0/24")
+                    }],
+                ),
+                &host,
+            )
+            .unwrap();
+        let range = ended.subnets[0].lease_range.unwrap();
+        assert_eq!(
+            (range.start_ip.to_string(), range.end_ip.to_string()),
+            ("10.98.0.128".to_string(), "10.98.0.254".to_string())
+        );
+        for (start, end) in [("10.97.0.5", "10.97.0.9"), ("10.97.0.9", "10.97.0.5")] {
+            let error = defs
+                .create(
+                    &with_subnets(
+                        "bad-range",
+                        vec![SubnetRequest {
+                            ip_range: Some(IpRange::Addresses(
+                                start.parse().unwrap(),
+                                end.parse().unwrap(),
+                            )),
+                            ..subnet(if start < end {
+                                "10.96.0.0/24"
+                            } else {
+                                "10.97.0.0/24"
+                            })
+                        }],
+                    ),
+                    &host,
+                )
+                .unwrap_err();
+            assert!(error.to_string().contains("invalid IP range"), "{error}");
+        }
         // A used IPv6 subnet is refused like an IPv4 one.
         let error = defs
             .create(&with_subnets("again", vec![subnet("fd77::/48")]), &host)
