@@ -229,9 +229,13 @@ macro_rules! lifecycle_tests {
                 rpod.ok(&["wait", &id]);
                 assert_eq!(rpod.inspect(&id, "{{.State.OOMKilled}}"), "true");
                 assert_eq!(rpod.inspect(&id, "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}}"), "16777216 50 500000000");
+                // An `oom` event before the exit's, as Docker's.
+                let events = |id: &str| rpod.ok(&["events", "--stream=false", "--since", "0", "--filter", &format!("container={id}"), "--format", "{{.Status}}"]);
+                assert!(events(&id).contains("oom\ndied\n"), "{}", events(&id));
                 let id = rpod.detached(&["demo", "true"]);
                 rpod.ok(&["wait", &id]);
                 assert_eq!(rpod.inspect(&id, "{{.State.OOMKilled}}"), "false");
+                assert!(!events(&id).contains("oom"), "{}", events(&id));
                 // A child killed by the OOM killer while init lives on counts too (as podman).
                 // The child makes itself the OOM killer's first choice. On a loaded machine the kernel may still kill init after the child
                 // (the memory is not given back at once): a few tries find a run where only

@@ -78,6 +78,10 @@ impl Engine {
         record.state.oom_killed = oom_killed;
         self.save(record)?;
         self.store.save_exit_code(record, code)?;
+        if oom_killed {
+            // Told before the exit, as dockerd tells its clients (`oom`, then `die`).
+            self.container_event(record, "oom", &[]);
+        }
         self.container_event(record, "died", &[("containerExitCode", code.to_string())]);
         Ok(())
     }
