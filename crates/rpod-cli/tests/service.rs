@@ -565,6 +565,12 @@ fn docker_cli_drives_the_lifecycle() {
     assert_eq!(service.docker_ok(&["wait", "web"]).trim(), "137");
     let ps = service.docker_ok(&["ps", "-a", "--format", "{{.Names}} {{.State}}"]);
     assert_eq!(ps.trim(), "web exited");
+    // -l and -n N show the newest in every state, as dockerd's `limit` does.
+    assert_eq!(service.docker_ok(&["ps", "-q"]), "");
+    for last in [&["-l"][..], &["-n", "1"]] {
+        let shown = service.docker_ok(&[&["ps", "--format", "{{.Names}}"][..], last].concat());
+        assert_eq!(shown, "web\n", "{last:?}");
+    }
     // Removing: refused while running without force.
     service.docker_ok(&["start", "web"]);
     let out = service.docker_out(&["rm", "web"]);

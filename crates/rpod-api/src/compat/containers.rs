@@ -151,15 +151,16 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let mut records = context.engine.list()?;
     let names = crate::networks::DockerNetworkNames::of(&context.engine);
     records.sort_by_key(|r| std::cmp::Reverse(r.config.created));
+    // As dockerd: a status filter or a limit (`docker ps -n N`, `-l`) looks at containers
+    // in every state.
+    let every_state = all || filters.contains_key("status") || limit.is_some_and(|l| l > 0);
     let mut out = Vec::new();
     for record in &records {
         let running = matches!(
             record.state.status,
             Status::Running | Status::Paused | Status::Stopping
         );
-        if (!all && !running && !filters.contains_key("status"))
-            || !matches_filters(record, &filters, &records, &names)
-        {
+        if (!every_state && !running) || !matches_filters(record, &filters, &records, &names) {
             continue;
         }
         let mut summary = views::container_summary(record, &names);
