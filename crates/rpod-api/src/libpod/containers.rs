@@ -2,8 +2,6 @@
 
 use serde_json::{json, Value};
 
-use rpod_engine::views::{ListContainer, ListSize};
-
 use super::create::{create_options, SpecGenerator};
 use crate::compat::containers::parse_filters;
 use crate::error::{ApiError, ApiResult};
@@ -62,17 +60,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         if limit.is_some_and(|l| out.len() as i64 >= l) {
             break;
         }
-        let pod = record
-            .config
-            .pod
-            .as_deref()
-            .and_then(|id| pods.iter().find(|p| p.id == id));
-        let mut item = ListContainer::new(record, pod);
-        if size {
-            let (written, root_fs) = context.engine.container_size(record)?;
-            item.size = Some(ListSize { root_fs, written });
-        }
-        out.push(item);
+        out.push(context.engine.list_container(record, &pods, size)?);
     }
     ex.json(200, &out)
 }

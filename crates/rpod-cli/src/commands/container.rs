@@ -1786,19 +1786,9 @@ fn ps_json(
     pods: &[rpod_engine::pods::PodRecord],
     args: &PsArgs,
 ) -> Result<Value, Failure> {
-    use rpod_engine::views::{ListContainer, ListSize};
-    let pod = record
-        .config
-        .pod
-        .as_deref()
-        .and_then(|id| pods.iter().find(|p| p.id == id));
-    let mut item = ListContainer::new(record, pod);
+    let mut item = engine.list_container(record, pods, args.size)?;
     item.created_at = rpod_engine::human::ago(record.config.created);
     item.status = inspect::status_text(record);
-    if args.size {
-        let (written, root_fs) = engine.container_size(record)?;
-        item.size = Some(ListSize { root_fs, written });
-    }
     if args.ns {
         // podman's JSON names them otherwise than its template does, and leaves empty
         // ones out.

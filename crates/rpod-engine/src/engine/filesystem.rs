@@ -239,6 +239,27 @@ impl Engine {
         Ok((written, image.size + written))
     }
 
+    /// A container as podman's listings show it (`ListContainer`), its pod found among
+    /// `pods`; with `size`, what it wrote and its root's size measured.
+    pub fn list_container(
+        &self,
+        record: &ContainerRecord,
+        pods: &[crate::pods::PodRecord],
+        size: bool,
+    ) -> Result<crate::views::ListContainer> {
+        let pod = record
+            .config
+            .pod
+            .as_deref()
+            .and_then(|id| pods.iter().find(|p| p.id == id));
+        let mut item = crate::views::ListContainer::new(record, pod);
+        if size {
+            let (written, root_fs) = self.container_size(record)?;
+            item.size = Some(crate::views::ListSize { root_fs, written });
+        }
+        Ok(item)
+    }
+
     /// `rpod mount`: mount the container's root on the host and keep it mounted (also
     /// across exits) until as many `unmount`s; returns where it is.
     pub fn mount(&self, name_or_id: &str) -> Result<PathBuf> {
