@@ -170,6 +170,17 @@ pub fn image_template_values(
     ]);
 }
 
+/// Whether an `images` row (its `Repository` and `Tag`) has the name a `reference=`
+/// pattern gives, as the local and the remote listings show only those rows.
+pub fn image_row_named(row: &Value, pattern: &str) -> bool {
+    let name = format!(
+        "{}:{}",
+        row["Repository"].as_str().unwrap_or_default(),
+        row["Tag"].as_str().unwrap_or_default()
+    );
+    rpod_engine::image_filters::reference_matches(&name, pattern)
+}
+
 /// The `images` rows of one image, for templates: one per name, or one `<none>` row for an
 /// unnamed image; `containers`: how many containers it has.
 pub fn image_rows(info: &ImageInfo, no_trunc: bool, containers: u64) -> Vec<Value> {

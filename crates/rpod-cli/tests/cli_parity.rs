@@ -2922,6 +2922,35 @@ fn health_checks_run_on_demand_and_are_recorded() {
         "Error: unable to look up requested container: no container with name or ID \"ghost\" found: no such container\n"
     );
     rpod.fails(&["create", "--health-cmd", "CMD", "demo", "true"], 125);
+    let err = rpod.fails(
+        &[
+            "create",
+            "--health-cmd",
+            "true",
+            "--health-startup-cmd",
+            "none",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("--health-startup-cmd none"), "{err}");
+    // A startup check needs a check to hand over to: none, or an empty one, is refused.
+    for main in ["none", ""] {
+        let err = rpod.fails(
+            &[
+                "create",
+                "--health-cmd",
+                main,
+                "--health-startup-cmd",
+                "true",
+                "demo",
+                "true",
+            ],
+            125,
+        );
+        assert!(err.contains("needs a --health-cmd"), "{err}");
+    }
     rpod.fails(
         &[
             "create",

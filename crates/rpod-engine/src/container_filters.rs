@@ -19,6 +19,23 @@ pub fn matches_all(record: &ContainerRecord, filters: &[String], all: &[Containe
         })
 }
 
+/// The filters with each `pod=NAME` made `pod=ID`: the `pod` filter takes an ID prefix, and
+/// the command line and the services take a pod's name too.
+pub fn with_pod_ids(filters: &[String], pods: &[crate::pods::PodRecord]) -> Vec<String> {
+    filters
+        .iter()
+        .map(|filter| {
+            let named = filter
+                .strip_prefix("pod=")
+                .and_then(|name| pods.iter().find(|p| p.name == name));
+            match named {
+                Some(pod) => format!("pod={}", pod.id),
+                None => filter.clone(),
+            }
+        })
+        .collect()
+}
+
 /// Whether a container passes a filter already checked by `validate`.
 /// `all` is every container (`before=` and `since=` name one of them).
 pub fn matches(record: &ContainerRecord, filter: &str, all: &[ContainerRecord]) -> bool {

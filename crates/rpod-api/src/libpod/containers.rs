@@ -30,15 +30,10 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
         for value in values {
             let filter = format!("{key}={value}");
             rpod_engine::container_filters::validate(&filter).map_err(ApiError::bad_request)?;
-            // A pod by its name or ID; the engine's filter takes an ID prefix.
-            filters.push(
-                match pods.iter().find(|p| key == "pod" && p.name == value) {
-                    Some(pod) => format!("pod={}", pod.id),
-                    None => filter,
-                },
-            );
+            filters.push(filter);
         }
     }
+    let filters = rpod_engine::container_filters::with_pod_ids(&filters, &pods);
     let status_filter = filters.iter().any(|f| f.starts_with("status="));
     let size = ex.query_bool("size")?;
     let mut records = if ex.query_bool("sync")? {

@@ -141,15 +141,18 @@ fn health_command(text: Option<&str>) -> Result<HealthCommand, Failure> {
     Ok(text.map_or(Ok(HealthCommand::NotGiven), HealthCheck::parse_command)?)
 }
 
-/// `--health-*`: the check, or none (then the image's, unless `--no-healthcheck` or
-/// `--health-cmd none`).
-fn health_check(args: &RunArgs) -> Result<Option<HealthCheck>, Failure> {
+/// `--health-*`: the check, or none (then the image's), and whether checks are off
+/// (`--no-healthcheck`, `--health-cmd none`: not even the image's).
+fn health_check(args: &RunArgs) -> Result<(Option<HealthCheck>, bool), Failure> {
     let on_failure = rpod_engine::health::OnFailure::parse(&args.health_on_failure)?;
-    let HealthCommand::Test(test) = health_command(args.health_cmd.as_deref())? else {
-        if health_command(args.health_startup_cmd.as_deref())? != HealthCommand::NotGiven {
+    let command = health_command(args.health_cmd.as_deref())?;
+    let startup = health_command(args.health_startup_cmd.as_deref())?;
+    let off = args.no_healthcheck || command == HealthCommand::Disabled;
+    let HealthCommand::Test(test) = command else {
+        if startup != HealthCommand::NotGiven {
             return Err(usage("--health-startup-cmd needs a --health-cmd"));
         }
-        return Ok(None);
+        return Ok((None, off));
     };
     if args.no_healthcheck {
         return Err(usage(
@@ -164,7 +167,7 @@ fn health_check(args: &RunArgs) -> Result<Option<HealthCheck>, Failure> {
             .and_then(|d| u64::try_from(d.num_seconds()).ok())
             .ok_or_else(|| usage(format!("invalid {flag} {text:?}: use a duration like 30s")))
     };
-    let startup_test = match health_command(args.health_startup_cmd.as_deref())? {
+    let startup_test = match startup {
         HealthCommand::Test(test) => Some(test),
         HealthCommand::NotGiven => None,
         HealthCommand::Disabled => {
@@ -173,7 +176,7 @@ fn health_check(args: &RunArgs) -> Result<Option<HealthCheck>, Failure> {
             ))
         }
     };
-    Ok(Some(HealthCheck {
+    let check = HealthCheck {
         test,
         interval_secs: seconds("--health-interval", &args.health_interval)?,
         timeout_secs: seconds("--health-timeout", &args.health_timeout)?.max(1),
@@ -200,7 +203,8 @@ fn health_check(args: &RunArgs) -> Result<Option<HealthCheck>, Failure> {
                 })
             })
             .transpose()?,
-    }))
+    };
+    Ok((Some(check), off))
 }
 
 /// `--log-opt KEY=VALUE`, each.
@@ -605,6 +609,7 @@ pub(crate) fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         .iter()
         .map(|s| rpod_engine::secrets::SecretUse::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
+    let (healthcheck, no_healthcheck) = health_check(args)?;
     Ok(CreateOptions {
         passthrough,
         sdnotify_conmon: args.sdnotify == "conmon",
@@ -623,9 +628,8 @@ pub(crate) fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
             .and_then(|mode| mode.strip_prefix("container:"))
             .map(String::from),
         secrets,
-        healthcheck: health_check(args)?,
-        no_healthcheck: args.no_healthcheck
-            || health_command(args.health_cmd.as_deref())? == HealthCommand::Disabled,
+        healthcheck,
+        no_healthcheck,
         healthcheck_over_image: None,
         image_health_on_failure: rpod_engine::health::OnFailure::parse(&args.health_on_failure)?,
         log_size_max: log.max_size,
@@ -1660,18 +1664,7 @@ fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
     let all = args.all || args.last.is_some();
     let everyone = records.clone();
     let pods = engine.pods()?;
-    // A pod filter names the pod by name or ID; the engine's filter takes an ID prefix.
-    let filters: Vec<String> = args
-        .filters
-        .iter()
-        .map(|f| match f.strip_prefix("pod=") {
-            Some(name) => match pods.iter().find(|p| p.name == name) {
-                Some(pod) => format!("pod={}", pod.id),
-                None => f.clone(),
-            },
-            None => f.clone(),
-        })
-        .collect();
+    let filters = rpod_engine::container_filters::with_pod_ids(&args.filters, &pods);
     let mut shown = Vec::new();
     for record in records {
         let running = matches!(

@@ -762,13 +762,9 @@ pub fn images(engine: &Engine, args: ImagesArgs) -> Outcome {
             inspect::image_rows(info, args.no_trunc, count as u64)
         })
         .filter(|row| {
-            let name = format!(
-                "{}:{}",
-                row["Repository"].as_str().unwrap_or_default(),
-                row["Tag"].as_str().unwrap_or_default()
-            );
-            (references.is_empty() || references.iter().any(|p| reference_matches(&name, p)))
-                && positional.is_none_or(|p| reference_matches(&name, p))
+            let named = |pattern: &str| inspect::image_row_named(row, pattern);
+            (references.is_empty() || references.iter().any(|p| named(p)))
+                && positional.is_none_or(named)
         })
         .collect();
     sort_image_rows(&mut rows, &args.sort);

@@ -10,7 +10,6 @@ use crate::cli::{
 use crate::exit::{usage, Failure, Outcome, ENGINE_ERROR};
 use crate::format;
 use rpod_engine::human;
-use rpod_engine::image_filters::reference_matches;
 
 use super::{encode, expect, filters_map, filters_param, registry_params, short_id, Client};
 
@@ -131,12 +130,10 @@ pub fn images(client: &mut Client, args: &ImagesArgs) -> Outcome {
         .iter()
         .flat_map(|item| image_rows(item, args.no_trunc))
         .filter(|row| {
-            let name = format!(
-                "{}:{}",
-                row["Repository"].as_str().unwrap_or_default(),
-                row["Tag"].as_str().unwrap_or_default()
-            );
-            references.is_empty() || references.iter().any(|p| reference_matches(&name, p))
+            references.is_empty()
+                || references
+                    .iter()
+                    .any(|p| crate::inspect::image_row_named(row, p))
         })
         .collect();
     let format = args.format.clone().unwrap_or_else(|| {
