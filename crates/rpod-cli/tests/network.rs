@@ -47,16 +47,26 @@ fn http_get(port: u16, path: &str) -> Option<String> {
 
 /// GET a path from address:port.
 fn http_get_at(address: &str, port: u16, path: &str) -> Option<String> {
-    let address: std::net::IpAddr = address.parse().ok()?;
-    let mut stream =
-        TcpStream::connect_timeout(&(address, port).into(), Duration::from_secs(5)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
+    try_http_get_at(address, port, path).ok()
+}
+
+/// GET a path from address:port: the body, or why there is none (for a failure's report).
+fn try_http_get_at(address: &str, port: u16, path: &str) -> Result<String, String> {
+    let address: std::net::IpAddr = address.parse().map_err(|e| format!("{address}: {e}"))?;
+    let mut stream = TcpStream::connect_timeout(&(address, port).into(), Duration::from_secs(5))
+        .map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| format!("read timeout: {e}"))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").map_err(|e| format!("write: {e}"))?;
     let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
+    stream
+        .read_to_string(&mut answer)
+        .map_err(|e| format!("read: {e}"))?;
     answer
         .split_once("\r\n\r\n")
         .map(|(_, body)| body.to_string())
+        .ok_or_else(|| format!("not an HTTP answer: {answer:?}"))
 }
 
 /// A web server container: busybox httpd serving `body` at /index.html.
@@ -1709,15 +1719,40 @@ fn dual_stack_networks() {
     assert!(out.contains("fd93:141::80"), "{out}");
     // The host reaches the container over IPv6, and its published port on the bridge's
     // IPv6 address (netavark's ip6tables rules).
-    let mut body = None;
-    for _ in 0..50 {
-        body = http_get_at("fd93:141::80", 80, "/index.html");
-        if body.is_some() {
-            break;
-        }
+    // Given time, as a loaded machine may need; a failure says what the host and the
+    // container had (CI once saw no answer in five seconds, never seen here).
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut body = try_http_get_at("fd93:141::80", 80, "/index.html");
+    while body.is_err() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
+        body = try_http_get_at("fd93:141::80", 80, "/index.html");
     }
-    assert_eq!(body.as_deref(), Some("over-six\n"));
+    if let Err(why) = &body {
+        let host = [
+            vec!["-6", "addr", "show", "dev", "rpodt141"],
+            vec!["-6", "route", "get", "fd93:141::80"],
+            vec!["-6", "neigh", "show", "dev", "rpodt141"],
+            vec!["link", "show", "master", "rpodt141"],
+        ]
+        .iter()
+        .map(|args| host_command("ip", args))
+        .collect::<Vec<_>>()
+        .join("");
+        let inside = rpod.run(&[
+            "exec",
+            "web",
+            "sh",
+            "-c",
+            "ip -6 addr; ip -6 neigh; netstat -ltn",
+        ]);
+        panic!(
+            "no answer over IPv6: {why}\nhost:\n{host}\ncontainer:\n{}{}\nip6tables:\n{}",
+            String::from_utf8_lossy(&inside.stdout),
+            String::from_utf8_lossy(&inside.stderr),
+            host_command("ip6tables-save", &[])
+        );
+    }
+    assert_eq!(body.as_deref(), Ok("over-six\n"));
     assert_eq!(
         http_get_at("fd93:141::fe", 18141, "/index.html").as_deref(),
         Some("over-six\n")
