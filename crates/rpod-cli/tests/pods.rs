@@ -181,6 +181,12 @@ fn check_pod_lifecycle(runtime: &str) {
         with_pods.contains("PODNAME") && with_pods.contains(" web"),
         "{with_pods}"
     );
+    // Lifecycle commands' `--filter pod=` takes the pod's name, as ps's (and podman's).
+    let paused = rpod.ok(&["pause", "--filter", "pod=web"]);
+    assert_eq!(paused.lines().count(), 3, "{paused}");
+    let states = rpod.ok(&["ps", "-a", "--filter", "pod=web", "--format", "{{.State}}"]);
+    assert_eq!(states, "paused\npaused\npaused\n");
+    rpod.ok(&["unpause", "--filter", "pod=web"]);
 
     // The infra container goes only with its pod; a running pod only with --force.
     let err = rpod.fails(&["rm", "-f", &infra], 125);

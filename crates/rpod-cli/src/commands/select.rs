@@ -107,13 +107,19 @@ impl Selection {
         }
         let mut records = engine.list()?;
         records.sort_by_key(|r| r.config.created);
+        // `pod=` takes a pod's name as ps's does.
+        let filters = if self.filters.iter().any(|f| f.starts_with("pod=")) {
+            rpod_engine::container_filters::with_pod_ids(&self.filters, &engine.pods()?)
+        } else {
+            self.filters
+        };
         Ok(records
             .iter()
             .filter(|r| {
-                if self.filters.is_empty() {
+                if filters.is_empty() {
                     eligible(r)
                 } else {
-                    rpod_engine::container_filters::matches_all(r, &self.filters, &records)
+                    rpod_engine::container_filters::matches_all(r, &filters, &records)
                 }
             })
             .map(|r| r.id().to_string())
