@@ -921,9 +921,8 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
     let resources = rpod_engine::resources::Resources {
         memory_swap: typed::<i64>(&host, "MemorySwap")?.filter(|s| *s > 0 || *s == -1),
         memory_reservation: typed::<i64>(&host, "MemoryReservation")?.filter(|r| *r > 0),
-        cpu_shares: typed::<i64>(&host, "CpuShares")?
-            .filter(|s| *s > 0)
-            .map(|s| s as u64),
+        // Unsigned, as podman's service decodes it: a negative weight is refused.
+        cpu_shares: typed::<u64>(&host, "CpuShares")?.filter(|s| *s > 0),
         cpuset_cpus: typed::<String>(&host, "CpusetCpus")?.filter(|s| !s.is_empty()),
         cpuset_mems: typed::<String>(&host, "CpusetMems")?.filter(|s| !s.is_empty()),
         blkio_weight: typed::<u16>(&host, "BlkioWeight")?.filter(|w| *w > 0),
@@ -1349,6 +1348,17 @@ mod tests {
         // `--userns host`: what rpod's containers have anyway.
         let host = parse(r#"{"Image":"x","HostConfig":{"UsernsMode":"host"}}"#).unwrap();
         assert!(host.id_mappings.is_none() && host.userns_auto.is_none());
+    }
+
+    #[test]
+    fn a_negative_cpu_weight_is_refused() {
+        let options = parse(r#"{"Image":"x","HostConfig":{"CpuShares":512}}"#).unwrap();
+        assert_eq!(options.resources.cpu_shares, Some(512));
+        let unset = parse(r#"{"Image":"x","HostConfig":{"CpuShares":0}}"#).unwrap();
+        assert_eq!(unset.resources.cpu_shares, None);
+        let err = parse(r#"{"Image":"x","HostConfig":{"CpuShares":-1}}"#).unwrap_err();
+        assert_eq!(err.status, 400, "{}", err.message);
+        assert!(err.message.contains("CpuShares"), "{}", err.message);
     }
 
     #[test]
