@@ -371,6 +371,12 @@ fn a_pods_network_and_ports_are_its_infra_containers() {
     );
     let ip = rpod.inspect(&infra, "{{.NetworkSettings.IPAddress}}");
     assert!(ip.starts_with("10.93.95."), "{ip}");
+    // podman's `network` filter of pods: the infra container's networks.
+    let on = |network: &str| {
+        let filter = format!("network={network}");
+        rpod.ok(&["pod", "ps", "--filter", &filter, "--format", "{{.Name}}"])
+    };
+    assert_eq!((on("def95").as_str(), on("other").as_str()), ("site\n", ""));
     let network = rpod.ok(&["network", "inspect", "def95"]);
     let json: serde_json::Value = serde_json::from_str(&network).unwrap();
     let bridge = json[0]["network_interface"].as_str().unwrap().to_string();

@@ -96,6 +96,26 @@ fn check_pod_lifecycle(runtime: &str) {
         .to_string()
     };
     assert_eq!(listing(&rpod), "web Running 3");
+    // podman's filters on a pod's members (the infra container one of them).
+    for (filter, shown) in [
+        ("ctr-names=^pod-a$", true),
+        ("ctr-names=^pod-c$", false),
+        (&*format!("ctr-ids=^{}", &infra[..12]), true),
+        ("ctr-ids=^ffffffff", false),
+        ("ctr-status=running", true),
+        ("ctr-status=exited", false),
+        ("ctr-number=3", true),
+        ("ctr-number=2", false),
+        ("until=2000-01-01", false),
+        ("network=nosuch", false),
+    ] {
+        let listed = rpod.ok(&["pod", "ps", "--filter", filter, "--format", "{{.Name}}"]);
+        assert_eq!(listed, if shown { "web\n" } else { "" }, "{filter}");
+    }
+    for filter in ["ctr-status=sleeping", "ctr-number=many", "until=someday"] {
+        let err = rpod.fails(&["pod", "ps", "--filter", filter], 125);
+        assert!(err.contains("invalid"), "{filter}: {err}");
+    }
     let members = rpod.ok(&["ps", "-a", "--filter", "pod=web", "--format", "{{.Names}}"]);
     let mut members: Vec<&str> = members.lines().collect();
     members.sort();

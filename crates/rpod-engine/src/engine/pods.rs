@@ -67,17 +67,59 @@ fn filter_status(value: &str) -> Result<PodStatus> {
     })
 }
 
+/// The keys of `pod ps --filter`, podman's.
+const POD_FILTER_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "label",
+    "status",
+    "ctr-names",
+    "ctr-ids",
+    "ctr-status",
+    "ctr-number",
+    "until",
+    "network",
+];
+
+/// The `ctr-status=` of a pod filter: a member's state, as podman names them.
+fn filter_member_status(value: &str) -> Result<Status> {
+    match value {
+        "created" => Ok(Status::Configured),
+        "running" => Ok(Status::Running),
+        "paused" => Ok(Status::Paused),
+        "stopped" => Ok(Status::Stopped),
+        "exited" => Ok(Status::Exited),
+        _ => Err(EngineError::InvalidArg(format!(
+            "invalid filter ctr-status={value}: use created, running, paused, stopped or exited"
+        ))),
+    }
+}
+
+/// The `ctr-number=` of a pod filter: how many containers the pod has.
+fn filter_member_count(value: &str) -> Result<usize> {
+    value.parse().map_err(|_| {
+        EngineError::InvalidArg(format!(
+            "invalid filter ctr-number={value}: a number of containers"
+        ))
+    })
+}
+
 impl PodView {
     /// Refuse `pod ps` filters that name an unknown key or status, before any pod is
     /// looked at (with no pods, a typo would otherwise list nothing and succeed).
     pub fn check_filters(filters: &std::collections::HashMap<String, Vec<String>>) -> Result<()> {
         for (key, values) in filters {
-            crate::filter_values::check_key("pod", key, &["id", "name", "label", "status"])?;
+            crate::filter_values::check_key("pod", key, POD_FILTER_KEYS)?;
             for value in values {
                 match key.as_str() {
                     "status" => drop(filter_status(value)?),
-                    "name" => crate::filter_values::check_name_pattern(value)
-                        .map_err(EngineError::InvalidArg)?,
+                    "name" | "ctr-names" | "ctr-ids" => {
+                        crate::filter_values::check_name_pattern(value)
+                            .map_err(EngineError::InvalidArg)?
+                    }
+                    "ctr-status" => drop(filter_member_status(value)?),
+                    "ctr-number" => drop(filter_member_count(value)?),
+                    "until" => drop(crate::filter_values::until(value)?),
                     _ => {}
                 }
             }
@@ -85,19 +127,39 @@ impl PodView {
         Ok(())
     }
 
-    /// Whether the pod passes `pod ps` filters (`id`, `name`, `label`, `status`): every key
-    /// must match one of its values, or all of them for `label`.
+    /// Whether the pod passes `pod ps` filters (`POD_FILTER_KEYS`): every key must match
+    /// one of its values, or all of them for `label`.
     pub fn passes(&self, filters: &std::collections::HashMap<String, Vec<String>>) -> Result<bool> {
+        use crate::filter_values::name_matches;
         Self::check_filters(filters)?;
         for (key, values) in filters {
             let mut results = Vec::with_capacity(values.len());
             for value in values {
                 results.push(match key.as_str() {
                     "id" => self.pod.id.starts_with(value.as_str()),
-                    "name" => crate::filter_values::name_matches(&self.pod.name, value),
+                    "name" => name_matches(&self.pod.name, value),
                     "label" => crate::labels::matches(&self.pod.labels, value),
-                    // `status`, the one key left.
-                    _ => self.status == filter_status(value)?,
+                    "status" => self.status == filter_status(value)?,
+                    // The members' (the infra container among them): podman's patterns.
+                    "ctr-names" => self
+                        .containers
+                        .iter()
+                        .any(|c| name_matches(&c.config.name, value)),
+                    "ctr-ids" => self
+                        .containers
+                        .iter()
+                        .any(|c| name_matches(&c.config.id, value)),
+                    "ctr-status" => {
+                        let wanted = filter_member_status(value)?;
+                        self.containers.iter().any(|c| c.state.status == wanted)
+                    }
+                    "ctr-number" => self.containers.len() == filter_member_count(value)?,
+                    "until" => self.pod.created < crate::filter_values::until(value)?,
+                    // `network`, the one key left: a network of the infra container's.
+                    _ => self.containers.iter().any(|c| {
+                        Some(&c.config.id) == self.pod.infra_id.as_ref()
+                            && c.config.net.networks.iter().any(|n| n.name == *value)
+                    }),
                 });
             }
             if !crate::filter_values::key_passes(key, results.into_iter()) {
@@ -1062,7 +1124,28 @@ mod tests {
         };
         assert!(PodView::check_filters(&filters("name", "^web-[0-9]+$")).is_ok());
         assert!(PodView::check_filters(&filters("status", "running")).is_ok());
-        for (key, value) in [("name", "("), ("status", "sleeping"), ("colour", "red")] {
+        for (key, value) in [
+            ("ctr-names", "^db"),
+            ("ctr-ids", "^[0-9a-f]+$"),
+            ("ctr-status", "stopped"),
+            ("ctr-number", "3"),
+            ("until", "10m"),
+            ("network", "podman"),
+        ] {
+            assert!(
+                PodView::check_filters(&filters(key, value)).is_ok(),
+                "{key}={value}"
+            );
+        }
+        for (key, value) in [
+            ("name", "("),
+            ("status", "sleeping"),
+            ("colour", "red"),
+            ("ctr-names", "["),
+            ("ctr-status", "initialized"),
+            ("ctr-number", "-1"),
+            ("until", "someday"),
+        ] {
             assert!(
                 PodView::check_filters(&filters(key, value)).is_err(),
                 "{key}={value}"
