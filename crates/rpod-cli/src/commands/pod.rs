@@ -30,7 +30,7 @@ pub fn pod(engine: &Engine, command: PodCommand) -> Outcome {
             each(engine, &args.pick, false, |id| engine.pod_kill(id, signal))
         }
         PodCommand::Pause(args) => each(engine, &args, false, |id| engine.pod_pause(id)),
-        PodCommand::Unpause(args) => each(engine, &args, false, |id| engine.pod_unpause(id)),
+        PodCommand::Unpause(args) => unpause(engine, &args),
         PodCommand::Rm(args) => rm(engine, args),
         PodCommand::Prune(_) => {
             for id in engine.pod_prune()? {
@@ -459,6 +459,32 @@ fn each(
         match act(&name) {
             Ok(pod) => println!("{}", pod.id),
             Err(EngineError::NoSuchPod(_)) if ignore => {}
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = ENGINE_ERROR;
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// `pod unpause`: as podman's command, a pod neither paused nor degraded (nothing of it
+/// paused) is passed over without a word (nor an event); the others are unpaused and
+/// printed.
+fn unpause(engine: &Engine, pick: &PodPickArgs) -> Outcome {
+    use rpod_engine::pods::PodStatus;
+    let mut code = 0;
+    for name in picked(engine, pick, false)? {
+        let outcome = engine
+            .lookup_pod(&name)
+            .and_then(|pod| engine.pod_view(pod))
+            .and_then(|view| match view.status {
+                PodStatus::Paused | PodStatus::Degraded => engine.pod_unpause(&name).map(Some),
+                _ => Ok(None),
+            });
+        match outcome {
+            Ok(Some(pod)) => println!("{}", pod.id),
+            Ok(None) => {}
             Err(e) => {
                 eprintln!("Error: {e}");
                 code = ENGINE_ERROR;
