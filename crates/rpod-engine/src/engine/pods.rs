@@ -113,9 +113,11 @@ impl PodView {
             for value in values {
                 match key.as_str() {
                     "status" => drop(filter_status(value)?),
+                    // The message names the key given (the check's says `name=`).
                     "name" | "ctr-names" | "ctr-ids" => {
-                        crate::filter_values::check_name_pattern(value)
-                            .map_err(EngineError::InvalidArg)?
+                        crate::filter_values::check_name_pattern(value).map_err(|e| {
+                            EngineError::InvalidArg(e.replacen("name=", &format!("{key}="), 1))
+                        })?
                     }
                     "ctr-status" => drop(filter_member_status(value)?),
                     "ctr-number" => drop(filter_member_count(value)?),
@@ -1142,6 +1144,7 @@ mod tests {
             ("status", "sleeping"),
             ("colour", "red"),
             ("ctr-names", "["),
+            ("ctr-ids", "("),
             ("ctr-status", "initialized"),
             ("ctr-number", "-1"),
             ("until", "someday"),
@@ -1151,5 +1154,7 @@ mod tests {
                 "{key}={value}"
             );
         }
+        let err = PodView::check_filters(&filters("ctr-names", "[")).unwrap_err();
+        assert!(err.to_string().contains("ctr-names=\"[\""), "{err}");
     }
 }
