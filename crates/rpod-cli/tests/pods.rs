@@ -104,9 +104,12 @@ fn check_pod_lifecycle(runtime: &str) {
         ("ctr-ids=^ffffffff", false),
         ("ctr-status=running", true),
         ("ctr-status=exited", false),
+        ("ctr-status=stopped", false),
         ("ctr-number=3", true),
         ("ctr-number=2", false),
         ("until=2000-01-01", false),
+        ("label!=team=a", false),
+        ("label!=team=b", true),
         ("network=nosuch", false),
     ] {
         let listed = rpod.ok(&["pod", "ps", "--filter", filter, "--format", "{{.Name}}"]);
@@ -237,6 +240,12 @@ fn check_pod_lifecycle(runtime: &str) {
     // Stopping one container makes the pod degraded.
     rpod.ok(&["stop", "-t", "0", "pod-a"]);
     assert_eq!(listing(&rpod), "web Degraded 3");
+    // A stopped member is `stopped` and `exited` to ctr-status, as podman has it.
+    for state in ["stopped", "exited"] {
+        let filter = format!("ctr-status={state}");
+        let listed = rpod.ok(&["pod", "ps", "--filter", &filter, "--format", "{{.Name}}"]);
+        assert_eq!(listed, "web\n", "{filter}");
+    }
     // Starting a member of a stopped pod starts its infra container first.
     rpod.ok(&["pod", "stop", "-t", "0", "web"]);
     rpod.ok(&["start", "pod-a"]);

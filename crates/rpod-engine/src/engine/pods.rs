@@ -72,6 +72,7 @@ const POD_FILTER_KEYS: &[&str] = &[
     "id",
     "name",
     "label",
+    "label!",
     "status",
     "ctr-names",
     "ctr-ids",
@@ -81,16 +82,18 @@ const POD_FILTER_KEYS: &[&str] = &[
     "network",
 ];
 
-/// The `ctr-status=` of a pod filter: a member's state, as podman names them.
-fn filter_member_status(value: &str) -> Result<Status> {
+/// The `ctr-status=` of a pod filter: the members' states it names, as podman's
+/// (`stopped` and `exited` alike; `unknown`, a state rpod's containers are never in).
+fn filter_member_status(value: &str) -> Result<&'static [Status]> {
     match value {
-        "created" => Ok(Status::Configured),
-        "running" => Ok(Status::Running),
-        "paused" => Ok(Status::Paused),
-        "stopped" => Ok(Status::Stopped),
-        "exited" => Ok(Status::Exited),
+        "created" => Ok(&[Status::Configured]),
+        "running" => Ok(&[Status::Running]),
+        "paused" => Ok(&[Status::Paused]),
+        "stopped" | "exited" => Ok(&[Status::Stopped, Status::Exited]),
+        "unknown" => Ok(&[]),
         _ => Err(EngineError::InvalidArg(format!(
-            "invalid filter ctr-status={value}: use created, running, paused, stopped or exited"
+            "invalid filter ctr-status={value}: use created, running, paused, stopped, exited \
+             or unknown"
         ))),
     }
 }
@@ -141,6 +144,7 @@ impl PodView {
                     "id" => self.pod.id.starts_with(value.as_str()),
                     "name" => name_matches(&self.pod.name, value),
                     "label" => crate::labels::matches(&self.pod.labels, value),
+                    "label!" => !crate::labels::matches(&self.pod.labels, value),
                     "status" => self.status == filter_status(value)?,
                     // The members' (the infra container among them): podman's patterns.
                     "ctr-names" => self
@@ -153,7 +157,9 @@ impl PodView {
                         .any(|c| name_matches(&c.config.id, value)),
                     "ctr-status" => {
                         let wanted = filter_member_status(value)?;
-                        self.containers.iter().any(|c| c.state.status == wanted)
+                        self.containers
+                            .iter()
+                            .any(|c| wanted.contains(&c.state.status))
                     }
                     "ctr-number" => self.containers.len() == filter_member_count(value)?,
                     "until" => self.pod.created < crate::filter_values::until(value)?,
@@ -1130,6 +1136,8 @@ mod tests {
             ("ctr-names", "^db"),
             ("ctr-ids", "^[0-9a-f]+$"),
             ("ctr-status", "stopped"),
+            ("ctr-status", "unknown"),
+            ("label!", "tier=web"),
             ("ctr-number", "3"),
             ("until", "10m"),
             ("network", "podman"),
