@@ -137,7 +137,7 @@ pub fn validate(filter: &str) -> Result<(), String> {
         "status" if Status::from_filter(value).is_none() => Err(format!(
             "invalid status {value:?}: use created, initialized, running, paused, stopping, stopped, exited or removing"
         )),
-        "name" => crate::filter_values::check_name_pattern(value),
+        "name" => crate::filter_values::check_name_pattern("name", value),
         "status" | "id" | "label" | "exited" | "ancestor" | "restart-policy"
         | "before" | "since" | "volume" | "network" | "pod" => Ok(()),
         "health" if !matches!(value, "healthy" | "unhealthy" | "starting" | "none") => Err(

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 
 use crate::{EngineError, Result};
 
-/// A `name=` pattern compiled, or why it is not a regular expression.
+/// A `name=` pattern compiled, or why it is not a regular expression (the regex crate's
+/// reason alone: the filter's key goes in front where it is refused).
 type NamePattern = std::result::Result<regex::Regex, String>;
 
 thread_local! {
@@ -32,10 +33,7 @@ fn with_name_pattern<T>(pattern: &str, use_it: impl FnOnce(&NamePattern) -> T) -
                 // last line says what is wrong.
                 let text = e.to_string();
                 let why = text.lines().last().unwrap_or_default();
-                format!(
-                    "invalid filter name={pattern:?}: not a regular expression: {}",
-                    why.trim_start_matches("error: ")
-                )
+                why.trim_start_matches("error: ").to_string()
             })
         });
         use_it(compiled)
@@ -51,10 +49,13 @@ pub fn name_matches(name: &str, pattern: &str) -> bool {
     })
 }
 
-/// A `name=` filter's value must be a regular expression.
-pub fn check_name_pattern(pattern: &str) -> std::result::Result<(), String> {
+/// The value of a `name=` filter (or of another `key` that takes a name pattern, such as
+/// a pod's `ctr-names=`) must be a regular expression.
+pub fn check_name_pattern(key: &str, pattern: &str) -> std::result::Result<(), String> {
     with_name_pattern(pattern, |compiled| {
-        compiled.as_ref().map(drop).map_err(String::clone)
+        compiled.as_ref().map(drop).map_err(|why| {
+            format!("invalid filter {key}={pattern:?}: not a regular expression: {why}")
+        })
     })
 }
 
@@ -138,9 +139,9 @@ mod tests {
         ] {
             assert_eq!(name_matches("my-web-1", pattern), matched, "{pattern}");
         }
-        assert!(check_name_pattern("^web-[0-9]+$").is_ok());
+        assert!(check_name_pattern("name", "^web-[0-9]+$").is_ok());
         assert_eq!(
-            check_name_pattern("(a"),
+            check_name_pattern("name", "(a"),
             Err("invalid filter name=\"(a\": not a regular expression: unclosed group".into())
         );
     }

@@ -58,7 +58,7 @@ impl VolumeFilters {
         for (key, value) in pairs {
             check_key("volume", &key, allowed)?;
             match key.as_str() {
-                "name" => crate::filter_values::check_name_pattern(&value)
+                "name" => crate::filter_values::check_name_pattern("name", &value)
                     .map_err(EngineError::InvalidArg)?,
                 "dangling" => check_dangling(&value)?,
                 "until" => filters.until.push(until(&value)?),

@@ -479,7 +479,7 @@ fn unpause(engine: &Engine, pick: &PodPickArgs) -> Outcome {
             .lookup_pod(&name)
             .and_then(|pod| engine.pod_view(pod))
             .and_then(|view| match view.status {
-                PodStatus::Paused | PodStatus::Degraded => engine.pod_unpause(&name).map(Some),
+                PodStatus::Paused | PodStatus::Degraded => engine.pod_unpause_view(view).map(Some),
                 _ => Ok(None),
             });
         match outcome {

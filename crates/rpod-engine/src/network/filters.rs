@@ -17,7 +17,7 @@ pub fn passes(
     for value in values {
         let passed = match key {
             "name" => {
-                crate::filter_values::check_name_pattern(value)?;
+                crate::filter_values::check_name_pattern("name", value)?;
                 crate::filter_values::name_matches(&network.name, value)
             }
             "id" => network.id.starts_with(value),
