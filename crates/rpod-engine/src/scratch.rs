@@ -28,30 +28,40 @@ pub fn unnamed_file(dir: &Path) -> Result<File> {
 /// Give an unnamed file (from `unnamed_file`) the name `target`. An existing `target` is
 /// left as it is (the same content-addressed blob stored by someone else).
 pub fn link_unnamed(file: &File, target: &Path) -> Result<()> {
-    let source = format!(
-        "/proc/self/fd/{}",
-        std::os::fd::AsRawFd::as_raw_fd(&file.as_fd())
-    );
-    match rustix::fs::linkat(
-        rustix::fs::CWD,
-        source.as_str(),
-        rustix::fs::CWD,
-        target,
-        rustix::fs::AtFlags::SYMLINK_FOLLOW,
-    ) {
+    match link_fd(file, target) {
         Ok(()) | Err(rustix::io::Errno::EXIST) => Ok(()),
         Err(e) => Err(EngineError::io("storing", target, e.into())),
     }
 }
 
-/// Give an unnamed file the name `target`, replacing what is there: linked under a
-/// hidden name beside it, then renamed over it, so `target` is never a partial file.
+/// Link the open file `file` at `target`; fails with `EEXIST` when `target` exists.
+fn link_fd(file: &File, target: &Path) -> rustix::io::Result<()> {
+    let source = format!(
+        "/proc/self/fd/{}",
+        std::os::fd::AsRawFd::as_raw_fd(&file.as_fd())
+    );
+    rustix::fs::linkat(
+        rustix::fs::CWD,
+        source.as_str(),
+        rustix::fs::CWD,
+        target,
+        rustix::fs::AtFlags::SYMLINK_FOLLOW,
+    )
+}
+
+/// Give an unnamed file the name `target`, replacing what is there, so `target` is never a
+/// partial file. A new `target` is linked directly: a process killed at any moment leaves
+/// the whole file or nothing. Only an existing one needs a hidden name beside it, renamed
+/// over it (a link cannot replace), which a kill between the two steps leaves behind.
 pub fn replace_with_unnamed(file: &File, target: &Path) -> Result<()> {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let hidden = target.with_file_name(format!(".{name}.{}.tmp", crate::names::random_id()));
+    match link_fd(file, target) {
+        Ok(()) => return Ok(()),
+        Err(rustix::io::Errno::EXIST) => {}
+        Err(e) => return Err(EngineError::io("storing", target, e.into())),
+    }
+    // Short and fixed in length, so that it fits wherever `target`'s own name does.
+    let random = crate::names::random_id();
+    let hidden = target.with_file_name(format!(".rpod-{}.tmp", &random[..16]));
     link_unnamed(file, &hidden)?;
     fs::rename(&hidden, target).map_err(|e| {
         let _ = fs::remove_file(&hidden);
@@ -402,6 +412,64 @@ pub fn tar_entries(dir: &Path, out: &mut dyn std::io::Write) -> std::io::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Names created in (or moved into) a watched directory while `act` runs.
+    fn names_appearing(dir: &Path, act: impl FnOnce()) -> Vec<String> {
+        use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+        let watch = Inotify::init(InitFlags::IN_NONBLOCK).unwrap();
+        watch
+            .add_watch(dir, AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO)
+            .unwrap();
+        act();
+        let mut names = Vec::new();
+        while let Ok(events) = watch.read_events() {
+            if events.is_empty() {
+                break;
+            }
+            names.extend(
+                events
+                    .into_iter()
+                    .filter_map(|e| e.name)
+                    .map(|n| n.to_string_lossy().into_owned()),
+            );
+        }
+        names
+    }
+
+    /// A new target is linked directly, never under a hidden name first: a process killed
+    /// in between (a `save -o` killed by its user) would leave that name behind.
+    #[test]
+    fn a_new_target_appears_whole_under_its_own_name_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.tar");
+        let names = names_appearing(dir.path(), || {
+            let mut file = unnamed_file(dir.path()).unwrap();
+            io::Write::write_all(&mut file, b"archive").unwrap();
+            replace_with_unnamed(&file, &target).unwrap();
+        });
+        assert_eq!(names, ["out.tar"]);
+        assert_eq!(fs::read(&target).unwrap(), b"archive");
+        // An existing one is replaced, and nothing else is left.
+        let mut file = unnamed_file(dir.path()).unwrap();
+        io::Write::write_all(&mut file, b"second").unwrap();
+        replace_with_unnamed(&file, &target).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"second");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// The hidden name used to replace a file fits wherever the file's own name does.
+    #[test]
+    fn a_file_with_the_longest_name_can_be_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a".repeat(255));
+        for content in [&b"first"[..], b"second"] {
+            let mut file = unnamed_file(dir.path()).unwrap();
+            io::Write::write_all(&mut file, content).unwrap();
+            replace_with_unnamed(&file, &target).unwrap();
+            assert_eq!(fs::read(&target).unwrap(), content);
+        }
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 
     /// A directory entry's header, 0755, dated `mtime`.
     fn directory_header(mtime: u64) -> tar::Header {
