@@ -3675,6 +3675,22 @@ fn update_changes_limits_and_the_restart_policy_through_both_apis() {
         .docker_out(&["update", "--memory", "1k", "lim"])
         .status
         .success());
+    // A negative limit is refused, not dropped as if it were zero; a quota of -1 lifts it.
+    let out = service.docker_out(&["update", "--cpu-shares", "-5", "lim"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid CpuShares -5"));
+    let reply = service.http("POST", "/v1.41/containers/lim/update", br#"{"Memory":-1}"#);
+    assert_eq!(reply.status, 400, "{}", reply.message());
+    service.docker_ok(&["update", "--cpu-quota", "50000", "lim"]);
+    let quota = || {
+        service
+            .docker_ok(&["inspect", "-f", "{{.HostConfig.CpuQuota}}", "lim"])
+            .trim()
+            .to_string()
+    };
+    assert_eq!(quota(), "50000");
+    service.docker_ok(&["update", "--cpu-quota", "-1", "lim"]);
+    assert_eq!(quota(), "-1");
     // The restart policy: a container that exits is started again once it is `always`.
     service.docker_ok(&[
         "run",
