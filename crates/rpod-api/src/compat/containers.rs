@@ -315,34 +315,20 @@ pub fn update(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
         .and_then(|p| p.get("Name"))
         .and_then(Value::as_str)
         .is_some_and(|n| !n.is_empty());
-    // Zero leaves a limit as it is; a negative one has no meaning and is refused, not
-    // dropped (the client would be told its change was made).
-    let positive = |key: &str| -> ApiResult<Option<i64>> {
-        match typed::<i64>(&body, key)? {
-            Some(v) if v < 0 => Err(ApiError::bad_request(format!(
-                "invalid {key} {v}: a limit cannot be negative"
-            ))),
-            v => Ok(v.filter(|v| *v > 0)),
-        }
-    };
+    // Zero leaves a limit as it is.
+    let positive = |key: &str| super::create::limit(&body, key, false);
     let text = |key: &str| -> ApiResult<Option<String>> {
         Ok(typed::<String>(&body, key)?.filter(|v| !v.is_empty()))
     };
     let changes = rpod_engine::resources::LimitChanges {
         memory: positive("Memory")?,
         // -1 lifts the swap limit.
-        memory_swap: match typed::<i64>(&body, "MemorySwap")? {
-            Some(-1) => Some(-1),
-            _ => positive("MemorySwap")?,
-        },
+        memory_swap: super::create::limit(&body, "MemorySwap", true)?,
         memory_reservation: positive("MemoryReservation")?,
         cpus: positive("NanoCpus")?.map(|n| n as f64 / 1e9),
         cpu_shares: positive("CpuShares")?.map(|s| s as u64),
         // -1 lifts the quota.
-        cpu_quota: match typed::<i64>(&body, "CpuQuota")? {
-            Some(-1) => Some(-1),
-            _ => positive("CpuQuota")?,
-        },
+        cpu_quota: super::create::limit(&body, "CpuQuota", true)?,
         cpu_period: positive("CpuPeriod")?.map(|p| p as u64),
         cpuset_cpus: text("CpusetCpus")?,
         cpuset_mems: text("CpusetMems")?,
@@ -354,7 +340,7 @@ pub fn update(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()>
             .filter(|s| *s >= 0)
             .map(|s| s as u64),
         cpu_rt_period: positive("CpuRealtimePeriod")?.map(|p| p as u64),
-        cpu_rt_runtime: positive("CpuRealtimeRuntime")?,
+        cpu_rt_runtime: super::create::limit(&body, "CpuRealtimeRuntime", true)?,
         device_read_bps: host_throttles(&body, "BlkioDeviceReadBps", "--device-read-bps")?,
         device_write_bps: host_throttles(&body, "BlkioDeviceWriteBps", "--device-write-bps")?,
         device_read_iops: host_throttles(&body, "BlkioDeviceReadIOps", "--device-read-iops")?,

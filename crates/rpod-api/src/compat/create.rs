@@ -522,6 +522,23 @@ pub(crate) fn typed<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// A limit where 0 means none: `None` for 0 or absent; a negative one is refused, not taken
+/// as none (the client would believe it was set). With `unlimited`, -1 is kept: the value
+/// that lifts this limit.
+pub(crate) fn limit(
+    host: &Map<String, Value>,
+    name: &str,
+    unlimited: bool,
+) -> ApiResult<Option<i64>> {
+    match typed::<i64>(host, name)? {
+        Some(-1) if unlimited => Ok(Some(-1)),
+        Some(v) if v < 0 => Err(ApiError::bad_request(format!(
+            "invalid {name} {v}: a limit cannot be negative"
+        ))),
+        v => Ok(v.filter(|v| *v > 0)),
+    }
+}
+
 /// Docker's `Mounts` entry. docker-py sends a field it was not given as null (`Source`
 /// of a tmpfs, docker-compose's `ReadOnly`): the same as left out.
 #[derive(Debug, Default, Deserialize)]
@@ -919,8 +936,8 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
     };
     let isolation = host_isolation(&host)?;
     let resources = rpod_engine::resources::Resources {
-        memory_swap: typed::<i64>(&host, "MemorySwap")?.filter(|s| *s > 0 || *s == -1),
-        memory_reservation: typed::<i64>(&host, "MemoryReservation")?.filter(|r| *r > 0),
+        memory_swap: limit(&host, "MemorySwap", true)?,
+        memory_reservation: limit(&host, "MemoryReservation", false)?,
         // Unsigned, as podman's service decodes it: a negative weight is refused.
         cpu_shares: typed::<u64>(&host, "CpuShares")?.filter(|s| *s > 0),
         cpuset_cpus: typed::<String>(&host, "CpusetCpus")?.filter(|s| !s.is_empty()),
@@ -941,18 +958,12 @@ pub fn create_options(body: CreateBody, name: Option<String>) -> ApiResult<Creat
         ..Default::default()
     };
 
-    let memory = typed::<i64>(&host, "Memory")?.filter(|m| *m != 0);
-    let nano_cpus = typed::<i64>(&host, "NanoCpus")?.filter(|n| *n != 0);
     // 0 means no limit; Docker's daemon refuses a negative one.
-    for (key, value) in [("Memory", memory), ("NanoCpus", nano_cpus)] {
-        if let Some(value) = value.filter(|v| *v < 0) {
-            return Err(ApiError::bad_request(format!(
-                "invalid {key} {value}: a limit is positive (0 for none)"
-            )));
-        }
-    }
-    let quota = typed::<i64>(&host, "CpuQuota")?.filter(|q| *q > 0);
-    let period = typed::<i64>(&host, "CpuPeriod")?.filter(|p| *p > 0);
+    let memory = limit(&host, "Memory", false)?;
+    let nano_cpus = limit(&host, "NanoCpus", false)?;
+    // -1: no quota, as none.
+    let quota = limit(&host, "CpuQuota", true)?.filter(|q| *q > 0);
+    let period = limit(&host, "CpuPeriod", false)?;
     let cpus = match (nano_cpus, quota) {
         (Some(_), Some(_)) => {
             return Err(ApiError::bad_request(
@@ -1544,11 +1555,22 @@ mod tests {
             r#"{"Image":"x","HostConfig":{"Memory":"lots"}}"#,
             r#"{"Image":"x","HostConfig":{"Memory":-5}}"#,
             r#"{"Image":"x","HostConfig":{"NanoCpus":-1000}}"#,
+            r#"{"Image":"x","HostConfig":{"MemoryReservation":-5}}"#,
+            r#"{"Image":"x","HostConfig":{"CpuPeriod":-100000}}"#,
+            r#"{"Image":"x","HostConfig":{"CpuQuota":-2}}"#,
+            r#"{"Image":"x","HostConfig":{"Memory":104857600,"MemorySwap":-2}}"#,
             r#"{"Image":"x","StopTimeout":-5}"#,
             r#"{"Image":"x","HostConfig":{"SecurityOpt":["seccomp={}"]}}"#,
         ] {
             assert_eq!(parse(json).unwrap_err().status, 400, "{json}");
         }
+        // -1 lifts a quota or a swap limit: no limit, as 0.
+        let options = parse(
+            r#"{"Image":"x","HostConfig":{"CpuQuota":-1,"Memory":104857600,"MemorySwap":-1}}"#,
+        )
+        .unwrap();
+        assert_eq!(options.cpus, None);
+        assert_eq!(options.resources.memory_swap, Some(-1));
         // A string Cmd is one word; an empty entrypoint clears the image's.
         let options = parse(r#"{"Image":"x","Cmd":"top","Entrypoint":""}"#).unwrap();
         assert_eq!(options.command, ["top"]);
