@@ -379,6 +379,12 @@ fn a_pods_network_and_ports_are_its_infra_containers() {
     assert_eq!((on("def95").as_str(), on("other").as_str()), ("site\n", ""));
     let network = rpod.ok(&["network", "inspect", "def95"]);
     let json: serde_json::Value = serde_json::from_str(&network).unwrap();
+    // A network's ID (or a prefix of it) too, for pods and containers.
+    let network_id = json[0]["id"].as_str().unwrap();
+    assert_eq!(on(&network_id[..12]), "site\n");
+    let filter = format!("network={network_id}");
+    let members = rpod.ok(&["ps", "--filter", &filter, "--format", "{{.ID}}"]);
+    assert_eq!(members.trim(), &infra[..12]);
     let bridge = json[0]["network_interface"].as_str().unwrap().to_string();
     rpod.ok(&["pod", "rm", "-f", "-t", "0", "site"]);
     wait_for_network_teardowns(&rpod);

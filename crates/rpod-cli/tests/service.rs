@@ -2573,6 +2573,11 @@ fn docker_links_on_the_default_network_set_dockers_variables() {
     let mut listed_networks: Vec<&str> = listed_networks.split(',').collect();
     listed_networks.sort_unstable();
     assert_eq!((name, listed_networks), ("db", vec!["bridge", "lab131"]));
+    // By the network's ID, as Docker's.
+    let lab_id = service.docker_ok(&["network", "inspect", "-f", "{{.Id}}", "lab131"]);
+    let filter = format!("network={}", &lab_id.trim()[..12]);
+    let listed = service.docker_ok(&["ps", "--filter", &filter, "--format", "{{.Names}}"]);
+    assert_eq!(listed, "db\n");
     assert_eq!(
         service.docker_ok(&["network", "inspect", "-f", "{{.Name}}", "def130"]),
         "bridge\n"

@@ -115,7 +115,6 @@ fn matches_filters(
     record: &ContainerRecord,
     filters: &HashMap<String, Vec<String>>,
     all: &[ContainerRecord],
-    names: &crate::networks::DockerNetworkNames,
 ) -> bool {
     filters.iter().all(|(key, values)| {
         let mut results = values.iter().map(|value| match key.as_str() {
@@ -131,11 +130,6 @@ fn matches_filters(
                 rpod_engine::filter_values::name_matches(name, value)
                     || rpod_engine::filter_values::name_matches(&format!("/{name}"), value)
             }
-            "network" => rpod_engine::container_filters::matches(
-                record,
-                &format!("network={}", names.resolved(value)),
-                all,
-            ),
             _ => rpod_engine::container_filters::matches(record, &format!("{key}={value}"), all),
         });
         rpod_engine::filter_values::key_passes(key, &mut results)
@@ -146,10 +140,16 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let all = ex.query_bool("all")?;
     let size = ex.query_bool("size")?;
     let limit: Option<i64> = ex.query_int("limit")?;
-    let filters = parse_filters(ex)?;
+    let mut filters = parse_filters(ex)?;
     validate_filters(&filters)?;
     let mut records = context.engine.list()?;
     let names = crate::networks::DockerNetworkNames::of(&context.engine);
+    // A network by Docker's name for it, its own or its ID.
+    for value in filters.get_mut("network").into_iter().flatten() {
+        *value = context
+            .engine
+            .network_name_for_filter(&names.resolved(value));
+    }
     records.sort_by_key(|r| std::cmp::Reverse(r.config.created));
     // As dockerd: a status filter or a limit (`docker ps -n N`, `-l`) looks at containers
     // in every state.
@@ -160,7 +160,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             record.state.status,
             Status::Running | Status::Paused | Status::Stopping
         );
-        if (!every_state && !running) || !matches_filters(record, &filters, &records, &names) {
+        if (!every_state && !running) || !matches_filters(record, &filters, &records) {
             continue;
         }
         let mut summary = views::container_summary(record, &names);

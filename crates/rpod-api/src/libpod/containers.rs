@@ -33,7 +33,7 @@ pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             filters.push(filter);
         }
     }
-    let filters = rpod_engine::container_filters::with_pod_ids(&filters, &pods);
+    let filters = context.engine.resolve_container_filters(&filters)?;
     let status_filter = filters.iter().any(|f| f.starts_with("status="));
     let size = ex.query_bool("size")?;
     let mut records = if ex.query_bool("sync")? {

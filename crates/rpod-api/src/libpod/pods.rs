@@ -222,6 +222,7 @@ fn nothing_set(value: &Value) -> bool {
 pub fn list(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let filters = parse_filters(ex)?;
     rpod_engine::PodView::check_filters(&filters)?;
+    let filters = context.engine.resolve_pod_filters(filters);
     let mut out = Vec::new();
     for pod in context.engine.pods()? {
         let view = context.engine.pod_view(pod)?;

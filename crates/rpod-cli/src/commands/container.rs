@@ -1664,7 +1664,7 @@ fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
     let all = args.all || args.last.is_some();
     let everyone = records.clone();
     let pods = engine.pods()?;
-    let filters = rpod_engine::container_filters::with_pod_ids(&args.filters, &pods);
+    let filters = engine.resolve_container_filters(&args.filters)?;
     let mut shown = Vec::new();
     for record in records {
         let running = matches!(

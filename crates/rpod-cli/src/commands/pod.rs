@@ -588,6 +588,7 @@ fn ps(engine: &Engine, args: PodPsArgs) -> Outcome {
             .push(value.to_string());
     }
     rpod_engine::PodView::check_filters(&filters)?;
+    let filters = engine.resolve_pod_filters(filters);
     let mut reports = Vec::new();
     for pod in engine.pods()? {
         let view = engine.pod_view(pod)?;

@@ -107,12 +107,8 @@ impl Selection {
         }
         let mut records = engine.list()?;
         records.sort_by_key(|r| r.config.created);
-        // `pod=` takes a pod's name as ps's does.
-        let filters = if self.filters.iter().any(|f| f.starts_with("pod=")) {
-            rpod_engine::container_filters::with_pod_ids(&self.filters, &engine.pods()?)
-        } else {
-            self.filters
-        };
+        // `pod=` takes a pod's name and `network=` a network's ID, as ps's do.
+        let filters = engine.resolve_container_filters(&self.filters)?;
         Ok(records
             .iter()
             .filter(|r| {

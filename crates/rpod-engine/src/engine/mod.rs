@@ -14,6 +14,7 @@ mod disk_usage;
 mod etc_files;
 mod exec;
 mod filesystem;
+mod filters;
 mod healthcheck;
 pub use healthcheck::HealthRun;
 mod images;
