@@ -40,6 +40,15 @@ const FLAGS: &[(&str, MsFlags)] = &[
 /// Words that only undo a flag's default.
 const NEUTRAL: &[&str] = &["rw", "suid", "dev", "exec", "async", "atime", "defaults"];
 
+/// A size the kernel's tmpfs takes: a whole number with an optional binary suffix
+/// (`64m`), or a percentage of memory (`50%`).
+fn tmpfs_size(text: &str) -> bool {
+    let number = text
+        .strip_suffix(|c: char| "kKmMgGtTpPeE%".contains(c))
+        .unwrap_or(text);
+    !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn invalid(message: String) -> EngineError {
     EngineError::InvalidArg(message)
 }
@@ -77,6 +86,16 @@ impl LocalOptions {
                     return Err(invalid(format!(
                         "invalid mount option {other} for driver 'local': use type, device and o"
                     )))
+                }
+            }
+        }
+        if parsed.fs_type.as_deref() == Some("tmpfs") {
+            // Refused at create, as podman's, not at the first container's mount.
+            for size in parsed.data.iter().filter_map(|d| d.strip_prefix("size=")) {
+                if !tmpfs_size(size) {
+                    return Err(invalid(format!(
+                        "invalid tmpfs volume size {size:?}: bytes, with k, m, g, t, p or e, or a % of memory"
+                    )));
                 }
             }
         }
@@ -279,6 +298,24 @@ mod tests {
             opts(&[("o", "uid=abc")]),
         ] {
             assert!(LocalOptions::parse(&bad).is_err(), "{bad:?}");
+        }
+        // A tmpfs size the kernel would refuse at the first mount is refused now.
+        let tmpfs = |o: &str| {
+            LocalOptions::parse(&opts(&[("type", "tmpfs"), ("device", "tmpfs"), ("o", o)]))
+        };
+        for good in ["size=1048576", "size=64m", "size=1G", "size=50%"] {
+            assert!(tmpfs(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "size=bogus",
+            "size=",
+            "size=1.5g",
+            "size=64mb",
+            "size=-1",
+            "size=%",
+        ] {
+            let err = tmpfs(bad).unwrap_err().to_string();
+            assert!(err.contains("invalid tmpfs volume size"), "{bad}: {err}");
         }
     }
 }
