@@ -346,8 +346,16 @@ fn lower_func(args: &[Value]) -> Result<Value, FuncError> {
 }
 
 fn join_func(args: &[Value]) -> Result<Value, FuncError> {
-    let [Value::Array(items), separator] = args else {
-        return Err(FuncError::ExactlyXArgs("join".into(), 2));
+    let (items, separator) = match args {
+        [Value::Array(items), separator] => (items, separator),
+        // Two words, but the first no list (`join .Names ","`: Names is one string).
+        [other, _] => {
+            return Err(FuncError::Generic(format!(
+                "join: the first argument must be a list, not {}",
+                value_kind(other)
+            )))
+        }
+        _ => return Err(FuncError::ExactlyXArgs("join".into(), 2)),
     };
     let separator = match separator {
         Value::String(s) => s.clone(),
@@ -363,6 +371,19 @@ fn join_func(args: &[Value]) -> Result<Value, FuncError> {
             .collect::<Vec<_>>()
             .join(&separator),
     ))
+}
+
+/// What kind of value a template function was given, for its error message.
+fn value_kind(value: &Value) -> &'static str {
+    match value {
+        Value::String(_) => "a string",
+        Value::Number(_) => "a number",
+        Value::Bool(_) => "a boolean",
+        Value::Map(_) | Value::Object(_) => "a map",
+        Value::Array(_) => "a list",
+        Value::Nil | Value::NoValue => "nothing",
+        Value::Function(_) => "a function",
+    }
 }
 
 fn text_of(value: &Value) -> String {
@@ -972,5 +993,15 @@ mod tests {
     #[test]
     fn bad_templates_are_errors() {
         assert!(Format::parse("{{.State", &upper_header).is_err());
+        // A join of a string says so, not that it was given the wrong count.
+        let err = Format::parse(r#"{{join .Id ","}}"#, &upper_header)
+            .unwrap()
+            .render_all(&[json!({"Id": "abc"})])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("join: the first argument must be a list, not a string"),
+            "{err}"
+        );
     }
 }
