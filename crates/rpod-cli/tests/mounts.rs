@@ -1288,6 +1288,13 @@ fn volume_filters_all_and_timeouts_as_podman() {
     assert_eq!(names(&["until=2000-01-01"]), "");
     assert_eq!(names(&["until=1h", "scope=local"]), "");
     assert!(rpod.ok(&["volume", "ls"]).starts_with("DRIVER"));
+    // None listed: no header either, as podman's; json is still a list.
+    let none = ["volume", "ls", "--filter", "name=nosuch"];
+    assert_eq!(rpod.ok(&none), "");
+    assert_eq!(
+        rpod.ok(&[&none[..], &["--format", "json"]].concat()).trim(),
+        "[]"
+    );
     for bad in ["colour=red", "dangling=maybe", "until=soon", "nokey"] {
         rpod.fails(&["volume", "ls", "--filter", bad], 125);
     }

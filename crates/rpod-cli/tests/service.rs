@@ -8333,6 +8333,11 @@ fn rpod_remote_manages_volumes_and_networks() {
         service.remote_ok(&["volume", "ls", "-q", "--filter", "label=team=b"]),
         ""
     );
+    // No header over no volume, as the local listing.
+    assert_eq!(
+        service.remote_ok(&["volume", "ls", "--filter", "label=team=b"]),
+        ""
+    );
     assert_eq!(
         service
             .remote_ok(&[

@@ -100,7 +100,9 @@ pub fn ls(engine: &Engine, args: VolumeLsArgs) -> Outcome {
     let format = args
         .format
         .unwrap_or_else(|| "table {{.Driver}}\t{{.Name}}".into());
-    print_views(engine, &listed, Some(&format), args.no_heading)?;
+    // No volume listed: no header either, as podman's (`json` still prints `[]`).
+    let no_heading = args.no_heading || listed.is_empty();
+    print_views(engine, &listed, Some(&format), no_heading)?;
     Ok(0)
 }
 

@@ -130,7 +130,8 @@ pub fn volume_ls(client: &mut Client, args: &VolumeLsArgs) -> Outcome {
         &format,
         &rows,
         &crate::commands::volume::header,
-        args.no_heading,
+        // As the local listing: no header over no volume.
+        args.no_heading || rows.is_empty(),
     )?;
     Ok(0)
 }
