@@ -191,6 +191,12 @@ fn run_flags_for_scripts() {
     assert_ne!(second.trim(), id.trim());
     assert_eq!(rpod.ok(&["ps", "-aq", "--no-trunc"]), second);
     rpod.fails(&["create", "--name", "one", "demo", "true"], 125);
+    // An empty --hostname is the default (a script's `-h "$NAME"` with nothing in NAME),
+    // as podman's and Docker's; one that would break /etc/hosts is refused.
+    let short_id = rpod.ok(&["run", "--name", "h", "--hostname", "", "demo", "hostname"]);
+    assert_eq!(short_id.trim(), &rpod.inspect("h", "{{.Id}}")[..12]);
+    let err = rpod.fails(&["run", "--rm", "-h", "bad name!", "demo", "true"], 125);
+    assert!(err.contains("invalid hostname"), "{err}");
     // --pull: local images with never and missing; always pulls, here from a search
     // registry nothing answers on (tests/registry.rs pulls from a real one).
     rpod.ok(&["run", "--rm", "--pull", "never", "demo", "true"]);

@@ -654,7 +654,8 @@ pub(crate) fn create_options(args: &RunArgs) -> Result<CreateOptions, Failure> {
         // podman's `--workdir` must exist (the image's is made).
         workdir_must_exist: args.workdir.is_some(),
         user: args.user.clone(),
-        hostname: args.hostname.clone(),
+        // Empty: the default, as podman's and Docker's.
+        hostname: args.hostname.clone().filter(|h| !h.is_empty()),
         labels,
         stop_signal,
         stop_timeout: args.stop_timeout,

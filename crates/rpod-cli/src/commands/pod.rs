@@ -114,7 +114,7 @@ pub(crate) fn pod_options(
         labels,
         infra: args.infra,
         shared,
-        hostname: args.hostname.clone(),
+        hostname: args.hostname.clone().filter(|h| !h.is_empty()),
         infra_name: args.infra_name.clone(),
         infra_command,
         infra_image: args.infra_image.clone(),
