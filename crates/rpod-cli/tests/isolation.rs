@@ -268,6 +268,28 @@ fn check_limits(runtime: &str) {
         ["1", "1048576", "100", "200", "50", "0 123 65534", "podman"],
         "{out}"
     );
+    // Too few open files for the runtime: its failure names the limit; more than the
+    // kernel allows: refused before the runtime is asked.
+    let err = rpod.fails(
+        &["run", "--rm", "--ulimit", "nofile=5", "demo", "true"],
+        125,
+    );
+    assert!(
+        err.contains("--ulimit nofile=5:5 may be too few open files"),
+        "{err}"
+    );
+    let err = rpod.fails(
+        &[
+            "run",
+            "--rm",
+            "--ulimit",
+            "nofile=unlimited",
+            "demo",
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("(fs.nr_open)"), "{err}");
     // Without --shm-size, podman's 65,536,000 bytes (containers.conf's "65536k", decimal).
     let shm = rpod.ok(&["run", "--rm", "demo", "grep", " /dev/shm ", "/proc/mounts"]);
     assert!(shm.contains(",size=64000k "), "{shm}");

@@ -130,6 +130,36 @@ pub fn host_ulimits() -> Vec<Ulimit> {
         .collect()
 }
 
+/// Below this many open files, the runtimes fail to set a container up (crun needs about
+/// 30 here, runc about 11) with errors about what they could not open.
+pub const FEW_OPEN_FILES: u64 = 64;
+
+/// Refuse an open file limit above the kernel's ceiling (`fs.nr_open`, `nr_open`): no
+/// process can have it, and the runtime's refusal would only say "operation not permitted".
+pub fn check_open_file_limit(ulimits: &[Ulimit], nr_open: u64) -> Result<()> {
+    let shown = |value: u64| match value {
+        u64::MAX => "unlimited".to_string(),
+        n => n.to_string(),
+    };
+    match ulimits.iter().find(|u| u.name == "RLIMIT_NOFILE") {
+        Some(nofile) if nofile.hard > nr_open => Err(EngineError::InvalidArg(format!(
+            "invalid --ulimit nofile={}:{}: the kernel allows at most {nr_open} open files per process (fs.nr_open)",
+            shown(nofile.soft),
+            shown(nofile.hard)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The kernel's ceiling for open files per process; `None` when it cannot be read.
+pub fn kernel_nr_open() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 fn limit_value(text: &str, whole: &str) -> Result<u64> {
     match text {
         "unlimited" | "-1" => Ok(u64::MAX),
@@ -499,6 +529,26 @@ impl std::fmt::Display for DeviceRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_open_file_limit_above_the_kernels_is_refused() {
+        let limits = |text: &str| vec![parse_ulimit(text).unwrap()];
+        for fine in ["nofile=1048576", "nofile=100:200", "nproc=unlimited"] {
+            check_open_file_limit(&limits(fine), 1_048_576).unwrap();
+        }
+        for (above, shown) in [
+            ("nofile=unlimited", "nofile=unlimited:unlimited"),
+            ("nofile=1024:2000000", "nofile=1024:2000000"),
+        ] {
+            let err = check_open_file_limit(&limits(above), 1_048_576)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(shown) && err.contains("at most 1048576"),
+                "{err}"
+            );
+        }
+    }
 
     #[test]
     fn host_devices_are_the_nodes_podman_hands_on() {

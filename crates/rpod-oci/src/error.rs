@@ -121,6 +121,31 @@ impl OciError {
         }
     }
 
+    /// A runtime's failure with a note after its own message (what rpod knows that the
+    /// runtime did not say); other errors are returned as they are.
+    pub fn with_note(self, note: &str) -> Self {
+        let noted = |message: String| format!("{message} ({note})");
+        match self {
+            OciError::PermissionDenied { runtime, message } => OciError::PermissionDenied {
+                runtime,
+                message: noted(message),
+            },
+            OciError::CommandNotFound { runtime, message } => OciError::CommandNotFound {
+                runtime,
+                message: noted(message),
+            },
+            OciError::Runtime { runtime, message } => OciError::Runtime {
+                runtime,
+                message: noted(message),
+            },
+            OciError::Conmon { id, message } => OciError::Conmon {
+                id,
+                message: noted(message),
+            },
+            other => other,
+        }
+    }
+
     /// Classify a runtime's error text the way libpod does: permission problems, missing
     /// commands, and everything else. Only the matching line is kept, so that a long runtime
     /// log does not drown the useful part.

@@ -690,6 +690,9 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
             crate::accounts::host_user(&host, user)?;
         }
     }
+    if let Some(nr_open) = crate::isolation::kernel_nr_open() {
+        crate::isolation::check_open_file_limit(&options.isolation.ulimits, nr_open)?;
+    }
     if let Some(umask) = options.umask {
         if umask > 0o777 {
             return invalid(format!(

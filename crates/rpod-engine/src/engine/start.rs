@@ -651,7 +651,7 @@ impl Engine {
                     let _ = runtime.delete_container(&self.oci_container(record));
                     Err(e)
                 }
-                (Err(e), _) => Err(e.into()),
+                (Err(e), _) => Err(blame_few_open_files(e, &record.config).into()),
             }
         })();
         if let Some(setup) = pending.take() {
@@ -855,6 +855,28 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+/// A runtime given too few open files for the container's process fails while setting it
+/// up, with a message about a file it could not open or a cgroup it could not join: the
+/// note names the limit that is likely to blame.
+fn blame_few_open_files(
+    error: rpod_oci::OciError,
+    config: &crate::container::ContainerConfig,
+) -> rpod_oci::OciError {
+    let nofile = config
+        .isolation
+        .ulimits
+        .iter()
+        .find(|u| u.name == "RLIMIT_NOFILE")
+        .filter(|u| u.soft < crate::isolation::FEW_OPEN_FILES);
+    match nofile {
+        Some(limit) => error.with_note(&format!(
+            "--ulimit nofile={}:{} may be too few open files for the runtime to set the container up",
+            limit.soft, limit.hard
+        )),
+        None => error,
     }
 }
 
