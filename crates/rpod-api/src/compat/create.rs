@@ -417,18 +417,20 @@ fn host_isolation(host: &Map<String, Value>) -> ApiResult<rpod_engine::isolation
         ..Default::default()
     };
     for limit in typed::<Vec<DockerUlimit>>(host, "Ulimits")?.unwrap_or_default() {
-        let value = |v: i64| {
-            if v < 0 {
-                "unlimited".to_string()
-            } else {
-                v.to_string()
-            }
+        // -1 is unlimited; another negative number no limit at all.
+        let value = |v: i64| match v {
+            -1 => Ok("unlimited".to_string()),
+            v if v < 0 => Err(ApiError::bad_request(format!(
+                "invalid ulimit {}: {v} is neither a limit nor -1 (unlimited)",
+                limit.name
+            ))),
+            v => Ok(v.to_string()),
         };
         isolation.ulimits.push(parse_ulimit(&format!(
             "{}={}:{}",
             limit.name,
-            value(limit.soft),
-            value(limit.hard)
+            value(limit.soft)?,
+            value(limit.hard)?
         ))?);
     }
     for device in typed::<Vec<DockerDevice>>(host, "Devices")?.unwrap_or_default() {
@@ -1560,6 +1562,7 @@ mod tests {
             r#"{"Image":"x","HostConfig":{"CpuQuota":-2}}"#,
             r#"{"Image":"x","HostConfig":{"Memory":104857600,"MemorySwap":-2}}"#,
             r#"{"Image":"x","StopTimeout":-5}"#,
+            r#"{"Image":"x","HostConfig":{"Ulimits":[{"Name":"core","Soft":-5,"Hard":-5}]}}"#,
             r#"{"Image":"x","HostConfig":{"SecurityOpt":["seccomp={}"]}}"#,
         ] {
             assert_eq!(parse(json).unwrap_err().status, 400, "{json}");
@@ -1571,6 +1574,11 @@ mod tests {
         .unwrap();
         assert_eq!(options.cpus, None);
         assert_eq!(options.resources.memory_swap, Some(-1));
+        let options = parse(
+            r#"{"Image":"x","HostConfig":{"Ulimits":[{"Name":"core","Soft":-1,"Hard":-1}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(options.isolation.ulimits[0].soft, u64::MAX);
         // A string Cmd is one word; an empty entrypoint clears the image's.
         let options = parse(r#"{"Image":"x","Cmd":"top","Entrypoint":""}"#).unwrap();
         assert_eq!(options.command, ["top"]);
