@@ -685,9 +685,13 @@ fn info_and_version() {
     assert!(rpod.ok(&["info"]).contains("ociRuntime:"));
     assert!(rpod.ok(&["version"]).contains("Version:"));
     assert_eq!(
-        rpod.ok(&["version", "--format", "{{.Client.Version}}"])
-            .trim(),
-        env!("CARGO_PKG_VERSION")
+        rpod.ok(&[
+            "version",
+            "--format",
+            "{{.Client.Version}} {{.Server.Version}}"
+        ])
+        .trim(),
+        format!("{0} {0}", env!("CARGO_PKG_VERSION"))
     );
     let mut rpod = rpod;
     // A runtime given by path works like one given by name.

@@ -184,7 +184,12 @@ pub fn version(args: &FormatArgs) -> Outcome {
     let data = json!({ "Client": client_version() });
     match args.format.as_deref() {
         Some("json") => println!("{}", serde_json::to_string_pretty(&data)?),
-        Some(template) => format::print(template, &[data], &format::upper_header)?,
+        Some(template) => {
+            // Without a service, the engine is this program: a template may read it as
+            // the server, as podman's local `version --format '{{.Server.Version}}'`.
+            let data = json!({ "Client": data["Client"], "Server": data["Client"] });
+            format::print(template, &[data], &format::upper_header)?
+        }
         None => {
             println!("Version:      {}", env!("CARGO_PKG_VERSION"));
             println!("API Version:  {}", env!("CARGO_PKG_VERSION"));
