@@ -9654,6 +9654,18 @@ fn rpod_remote_manages_pods() {
         header(service.remote_ok(&["pod", "stats", "--no-stream"])),
         header(service.rpod.ok(&["pod", "stats", "--no-stream"]))
     );
+    // A lifecycle command's `--filter pod=` takes the pod's name, through the service's
+    // listing as locally.
+    service.remote_ok(&["pause", "--filter", "pod=team", "--filter", "name=talker"]);
+    assert_eq!(
+        service.rpod.inspect("talker", "{{.State.Status}}"),
+        "paused"
+    );
+    service.remote_ok(&["unpause", "--filter", "pod=team", "--filter", "name=talker"]);
+    assert_eq!(
+        service.rpod.inspect("talker", "{{.State.Status}}"),
+        "running"
+    );
     service.remote_ok(&["rm", "-f", "-t", "0", "talker"]);
     let table = "table {{.Id}}\t{{.Name}}\t{{.Status}}\t{{.InfraId}}\t{{.NumberOfContainers}}";
     assert_eq!(
