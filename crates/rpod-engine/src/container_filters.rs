@@ -40,11 +40,7 @@ pub fn with_pod_ids(filters: &[String], pods: &[crate::pods::PodRecord]) -> Vec<
 /// `all` is every container (`before=` and `since=` name one of them).
 pub fn matches(record: &ContainerRecord, filter: &str, all: &[ContainerRecord]) -> bool {
     let (key, value) = filter.split_once('=').unwrap_or((filter, ""));
-    let created_of = |name: &str| {
-        all.iter()
-            .find(|r| r.config.name == name || r.config.id.starts_with(name))
-            .map(|r| r.config.created)
-    };
+    let created_of = |name: &str| named_in(all, name).map(|r| r.config.created);
     match key {
         "before" => created_of(value).is_some_and(|t| record.config.created < t),
         "since" => created_of(value).is_some_and(|t| record.config.created > t),
@@ -107,6 +103,26 @@ pub fn matches(record: &ContainerRecord, filter: &str, all: &[ContainerRecord]) 
         // Docker's swarm tasks: no container of rpod's is one.
         "is-task" => value == "false",
         _ => false,
+    }
+}
+
+/// The container `name` names among `all`, as a lookup finds it: by its name before any
+/// ID that merely starts with the same letters (`c2` is a container's name and the start
+/// of another's ID), and by an ID prefix only when one container has it.
+fn named_in<'a>(all: &'a [ContainerRecord], name: &str) -> Option<&'a ContainerRecord> {
+    if name.is_empty() {
+        return None;
+    }
+    if let Some(named) = all
+        .iter()
+        .find(|r| r.config.name == name || r.config.id == name)
+    {
+        return Some(named);
+    }
+    let mut prefixed = all.iter().filter(|r| r.config.id.starts_with(name));
+    match (prefixed.next(), prefixed.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
     }
 }
 
@@ -193,6 +209,38 @@ mod tests {
         ] {
             assert!(validate(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn before_and_since_find_a_container_by_name_before_an_id_prefix() {
+        let made = |name: &str, id: &str, hours_ago: i64| {
+            let mut record = ContainerRecord {
+                config: crate::container::test_config(),
+                state: Default::default(),
+            };
+            record.config.name = name.into();
+            record.config.id = id.into();
+            record.config.created = chrono::Utc::now() - chrono::Duration::hours(hours_ago);
+            record
+        };
+        // `ex`'s ID starts with `c2`, the name of a later container.
+        let all = [
+            made("ex", "c20263d5", 3),
+            made("c1", "a8d2eb", 2),
+            made("c2", "3b1b44", 1),
+        ];
+        let before = |value: &str| -> Vec<&str> {
+            all.iter()
+                .filter(|r| matches(r, &format!("before={value}"), &all))
+                .map(|r| r.config.name.as_str())
+                .collect()
+        };
+        assert_eq!(before("c2"), ["ex", "c1"]);
+        assert_eq!(before("c20263d5"), Vec::<&str>::new());
+        assert_eq!(before("3b1"), ["ex", "c1"]);
+        // A prefix two IDs share names neither.
+        let shared = [made("x", "ab1", 2), made("y", "ab2", 1)];
+        assert!(!matches(&shared[0], "since=ab", &shared));
     }
 
     #[test]
