@@ -134,8 +134,9 @@ pub fn host_ulimits() -> Vec<Ulimit> {
 /// 30 here, runc about 11) with errors about what they could not open.
 pub const FEW_OPEN_FILES: u64 = 64;
 
-/// Refuse an open file limit above the kernel's ceiling (`fs.nr_open`, `nr_open`): no
-/// process can have it, and the runtime's refusal would only say "operation not permitted".
+/// Refuse an open file limit above the kernel's ceiling (`nr_open`, the sysctl
+/// `fs.nr_open`): no process can have it, and the runtime's refusal would only say
+/// "operation not permitted".
 pub fn check_open_file_limit(ulimits: &[Ulimit], nr_open: u64) -> Result<()> {
     let shown = |value: u64| match value {
         u64::MAX => "unlimited".to_string(),
