@@ -293,6 +293,15 @@ fn check_limits(runtime: &str) {
     // Without --shm-size, podman's 65,536,000 bytes (containers.conf's "65536k", decimal).
     let shm = rpod.ok(&["run", "--rm", "demo", "grep", " /dev/shm ", "/proc/mounts"]);
     assert!(shm.contains(",size=64000k "), "{shm}");
+    // 0: no limit, as podman's (more than the default fits).
+    let unlimited = rpod.ok(&[
+        "run", "--rm", "--shm-size", "0", "demo", "sh", "-c",
+        "grep ' /dev/shm ' /proc/mounts; dd if=/dev/zero of=/dev/shm/x bs=1M count=80 2>/dev/null && echo written",
+    ]);
+    assert!(
+        unlimited.contains(",size=0k ") && unlimited.ends_with("written\n"),
+        "{unlimited}"
+    );
     // A device, with the permissions asked for.
     let out = rpod.ok(&[
         "run",

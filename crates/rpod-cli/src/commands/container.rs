@@ -415,9 +415,13 @@ pub(crate) fn update_changes(
     })
 }
 
-/// `--shm-size`: a size above 0.
+/// `--shm-size`: a size, or 0 for no limit (podman's: a tmpfs with `size=0`).
 pub(crate) fn shm_size(text: Option<&str>) -> Result<Option<u64>, Failure> {
     text.map(|s| {
+        let number = s.trim_end_matches(|c: char| "bkmgBKMG".contains(c));
+        if number.parse::<f64>() == Ok(0.0) {
+            return Ok(0);
+        }
         parse_memory(s)
             .ok()
             .filter(|n| *n > 0)
