@@ -3541,7 +3541,7 @@ fn the_passthrough_log_driver_gives_the_container_rpods_stdio() {
 }
 
 #[test]
-fn archives_are_not_written_to_a_terminal() {
+fn archives_are_not_written_to_a_terminal_or_a_missing_directory() {
     let rpod = Rpod::with_image("runc");
     rpod.ok(&["create", "--name", "boxed", "demo", "true"]);
     for args in [&["save", "demo"][..], &["export", "boxed"][..]] {
@@ -3552,6 +3552,18 @@ fn archives_are_not_written_to_a_terminal() {
                 .contains("refusing to write an archive to a terminal"),
             "{args:?}: {}",
             run.text()
+        );
+    }
+    // A directory that is not there: the error names the file asked for.
+    let missing = "/nonexistent-rpod-dir/out.tar";
+    for args in [
+        &["save", "-o", missing, "demo"][..],
+        &["export", "-o", missing, "boxed"],
+    ] {
+        let err = rpod.fails(args, 125);
+        assert!(
+            err.contains(&format!("creating {missing}: ")),
+            "{args:?}: {err}"
         );
     }
 }

@@ -96,7 +96,13 @@ pub(crate) fn write_archive<E: Into<crate::exit::Failure>>(
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(std::path::Path::new("."));
-            let mut tmp = rpod_engine::scratch::unnamed_file(dir)?;
+            // Named by the file asked for: the unnamed one is rpod's business.
+            let mut tmp = rpod_engine::scratch::unnamed_file(dir).map_err(|e| match e {
+                rpod_engine::EngineError::Io { source, .. } => {
+                    rpod_engine::EngineError::io("creating", path, source)
+                }
+                other => other,
+            })?;
             buffered(&mut tmp, write)?;
             rpod_engine::scratch::replace_with_unnamed(&tmp, path)?;
         }
