@@ -115,25 +115,23 @@ pub fn import(
     })
 }
 
-/// A CMD or ENTRYPOINT value: a JSON array, or shell form run by `/bin/sh -c`.
-fn command_value(value: &str) -> Result<Vec<String>> {
+/// A JSON array of strings, or `None` when `text` is not one: then, as a Containerfile's
+/// parser takes it (and podman's and Docker's `commit --change`), it is the other form.
+fn json_words(text: &str) -> Option<Vec<String>> {
+    serde_json::from_str::<Vec<String>>(text).ok()
+}
+
+/// A CMD or ENTRYPOINT value: a JSON array, or shell form run by `/bin/sh -c` (what is
+/// not a valid array too: `CMD ["a"` runs `["a"` in the shell, as a build's does).
+fn command_value(value: &str) -> Vec<String> {
     let trimmed = value.trim();
-    if trimmed.starts_with('[') {
-        serde_json::from_str::<Vec<String>>(trimmed)
-            .map_err(|e| EngineError::InvalidArg(format!("invalid JSON array {trimmed:?}: {e}")))
-    } else {
-        Ok(vec!["/bin/sh".into(), "-c".into(), trimmed.to_string()])
-    }
+    json_words(trimmed).unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into(), trimmed.to_string()])
 }
 
 /// The words of VOLUME and EXPOSE: a JSON array or words separated by blanks.
-fn words(value: &str) -> Result<Vec<String>> {
+fn words(value: &str) -> Vec<String> {
     let trimmed = value.trim();
-    if trimmed.starts_with('[') {
-        return serde_json::from_str::<Vec<String>>(trimmed)
-            .map_err(|e| EngineError::InvalidArg(format!("invalid JSON array {trimmed:?}: {e}")));
-    }
-    Ok(trimmed.split_whitespace().map(str::to_string).collect())
+    json_words(trimmed).unwrap_or_else(|| trimmed.split_whitespace().map(str::to_string).collect())
 }
 
 /// The pair of an ENV or LABEL change, as podman reads it: `KEY=VALUE` (the value is all
@@ -213,10 +211,10 @@ pub fn apply_change(config: &mut Config, change: &str) -> Result<()> {
     let (instruction, value) = (&change[..split], &change[split + 1..]);
     match instruction.to_ascii_uppercase().as_str() {
         "CMD" => {
-            config.set_cmd(Some(command_value(value)?));
+            config.set_cmd(Some(command_value(value)));
         }
         "ENTRYPOINT" => {
-            config.set_entrypoint(Some(command_value(value)?));
+            config.set_entrypoint(Some(command_value(value)));
         }
         "ENV" => {
             let mut env = config.env().clone().unwrap_or_default();
@@ -243,7 +241,7 @@ pub fn apply_change(config: &mut Config, change: &str) -> Result<()> {
         }
         "VOLUME" => {
             let mut volumes = config.volumes().clone().unwrap_or_default();
-            for path in words(value)? {
+            for path in words(value) {
                 if !add_volume(&mut volumes, path.clone()) {
                     return Err(EngineError::InvalidArg(format!(
                         "invalid change {change:?}: {path:?} is not an absolute path"
@@ -254,7 +252,7 @@ pub fn apply_change(config: &mut Config, change: &str) -> Result<()> {
         }
         "EXPOSE" => {
             let mut exposed = config.exposed_ports().clone().unwrap_or_default();
-            for port in words(value)? {
+            for port in words(value) {
                 expose(&mut exposed, &port)?;
             }
             config.set_exposed_ports(Some(exposed));
@@ -314,7 +312,9 @@ mod tests {
         assert!(apply_change(&mut config, "ONBUILD RUN make").is_err());
         assert_eq!(onbuild_trigger(" onbuild  RUN make "), Some("RUN make"));
         assert_eq!(onbuild_trigger("RUN make"), None);
-        assert!(apply_change(&mut config, "CMD [broken").is_err());
+        // Not a JSON array: shell form, as a Containerfile's CMD and podman's commit.
+        apply_change(&mut config, r#"CMD ["a""#).unwrap();
+        assert_eq!(config.cmd().clone().unwrap(), ["/bin/sh", "-c", r#"["a""#]);
         assert!(apply_change(&mut config, "STOPSIGNAL NOPE").is_err());
         apply_change(&mut config, r#"VOLUME ["/data", "/logs"]"#).unwrap();
         apply_change(&mut config, "VOLUME /data /cache").unwrap();
