@@ -2822,34 +2822,76 @@ fn bind_and_tmpfs_mounts_through_both_apis() {
     }
 }
 
+/// Whether process `pid` holds a TCP socket listening on `port` (`/proc/net/tcp`'s
+/// listening entries, state 0A, whose inode is one of the process's descriptors).
+fn listens_on(pid: u32, port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let inodes: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local_port = fields.get(1)?.rsplit(':').next()?;
+            let listening = fields.get(3) == Some(&"0A");
+            (listening && u16::from_str_radix(local_port, 16).ok() == Some(port))
+                .then(|| format!("socket:[{}]", fields.get(9).unwrap_or(&"")))
+        })
+        .collect();
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| {
+            fds.flatten().any(|fd| {
+                std::fs::read_link(fd.path())
+                    .is_ok_and(|target| inodes.iter().any(|i| target.to_string_lossy() == *i))
+            })
+        })
+        .unwrap_or(false)
+}
+
 #[test]
 fn a_tcp_service_answers_and_bad_addresses_are_refused() {
     let rpod = Rpod::new("runc");
-    // A free port: bound and released (another process could take it in between; the
-    // retry below covers that).
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let uri = format!("tcp://127.0.0.1:{port}");
-    let mut child = rpod
-        .command(&["system", "service", "--time", "0", &uri])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut answer = Vec::new();
-    for _ in 0..500 {
-        if let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+    // A free port: bound and released. Another test's listener can take it in between
+    // (CI once saw the ping reset by one): then the service cannot bind it and exits, and
+    // the whole is tried again on another port. The ping is sent only once the service
+    // itself listens there, and any failure of it fails the test.
+    let mut answered = None;
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let uri = format!("tcp://127.0.0.1:{port}");
+        let mut child = rpod
+            .command(&["system", "service", "--time", "0", &uri])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let listening = loop {
+            if listens_on(child.id(), port) {
+                break true;
+            }
+            if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        if listening {
+            let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
             conn.write_all(b"GET /v1.43/_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 .unwrap();
+            let mut answer = Vec::new();
             conn.read_to_end(&mut answer).unwrap();
+            answered = Some(answer);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        if answered.is_some() {
             break;
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    let answer = answered.expect("the service listened on none of five free ports");
     let reply = parse_reply(&answer);
     assert_eq!((reply.status, reply.body.as_slice()), (200, &b"OK"[..]));
     for bad in [

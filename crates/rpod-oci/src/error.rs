@@ -123,27 +123,15 @@ impl OciError {
 
     /// A runtime's failure with a note after its own message (what rpod knows that the
     /// runtime did not say); other errors are returned as they are.
-    pub fn with_note(self, note: &str) -> Self {
-        let noted = |message: String| format!("{message} ({note})");
-        match self {
-            OciError::PermissionDenied { runtime, message } => OciError::PermissionDenied {
-                runtime,
-                message: noted(message),
-            },
-            OciError::CommandNotFound { runtime, message } => OciError::CommandNotFound {
-                runtime,
-                message: noted(message),
-            },
-            OciError::Runtime { runtime, message } => OciError::Runtime {
-                runtime,
-                message: noted(message),
-            },
-            OciError::Conmon { id, message } => OciError::Conmon {
-                id,
-                message: noted(message),
-            },
-            other => other,
+    pub fn with_note(mut self, note: &str) -> Self {
+        if let OciError::PermissionDenied { message, .. }
+        | OciError::CommandNotFound { message, .. }
+        | OciError::Runtime { message, .. }
+        | OciError::Conmon { message, .. } = &mut self
+        {
+            message.push_str(&format!(" ({note})"));
         }
+        self
     }
 
     /// Classify a runtime's error text the way libpod does: permission problems, missing
@@ -181,5 +169,24 @@ impl OciError {
             runtime,
             message: message.trim().to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_follows_the_runtimes_message_and_keeps_its_kind() {
+        let noted = OciError::from_runtime_message("crun", "open `x`: Permission denied")
+            .with_note("a hint");
+        assert!(matches!(noted, OciError::PermissionDenied { .. }));
+        assert_eq!(
+            noted.to_string(),
+            "crun: open `x`: Permission denied (a hint): OCI permission denied"
+        );
+        // Not a runtime's failure: left as it is.
+        let timeout = OciError::Timeout("waited".into()).with_note("a hint");
+        assert_eq!(timeout.to_string(), "waited");
     }
 }
