@@ -8,7 +8,7 @@ use std::fs;
 use std::os::unix::fs::{chown, symlink};
 use std::path::Path;
 
-use common::Rpod;
+use common::{free_port, Rpod};
 
 /// A build context: a file owned by someone else, a directory with a link, a gzip tar.
 fn context(dir: &Path) {
@@ -2524,11 +2524,7 @@ impl GitServer {
         git(&["commit", "-q", "-am", "second"]);
         let bare = dir.path().join("app.git");
         git(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         // git-daemon itself: `git daemon` would run it as a child of its own, which a kill
         // of `git` leaves behind.
         let exec_path = std::process::Command::new("git")

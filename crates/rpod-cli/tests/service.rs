@@ -2856,11 +2856,7 @@ fn a_tcp_service_answers_and_bad_addresses_are_refused() {
     // itself listens there, and any failure of it fails the test.
     let mut answered = None;
     for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let uri = format!("tcp://127.0.0.1:{port}");
         let mut child = rpod
             .command(&["system", "service", "--time", "0", &uri])
@@ -3153,11 +3149,7 @@ fn networks_volumes_and_ports_through_both_apis() {
         "{out:?}"
     );
     service.docker_ok(&["volume", "create", "dvol"]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let publish = format!("127.0.0.1:{port}:80");
     service.docker_ok(&[
         "run",
@@ -5535,11 +5527,7 @@ fn a_tls_service_takes_only_clients_with_a_certificate() {
     let pki = tempfile::tempdir().unwrap();
     registry_server::make_certificate(pki.path());
     let file = |name: &str| pki.path().join(name).display().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let host = format!("tcp://127.0.0.1:{port}");
     let (cert, key, ca) = (file("server.crt"), file("server.key"), file("certs/ca.crt"));
     let tls_flags = [
@@ -8583,7 +8571,7 @@ fn rpod_remote_manages_volumes_and_networks() {
         "rpodt191",
         "net191",
     ]);
-    let port = common::free_port();
+    let port = free_port();
     service.remote_ok(&[
         "run",
         "-d",

@@ -137,19 +137,24 @@ pub const FEW_OPEN_FILES: u64 = 64;
 /// Refuse an open file limit above the kernel's ceiling (`nr_open`, the sysctl
 /// `fs.nr_open`): no process can have it, and the runtime's refusal would only say
 /// "operation not permitted".
-pub fn check_open_file_limit(ulimits: &[Ulimit], nr_open: u64) -> Result<()> {
+pub fn check_open_file_limit(nofile: &Ulimit, nr_open: u64) -> Result<()> {
     let shown = |value: u64| match value {
         u64::MAX => "unlimited".to_string(),
         n => n.to_string(),
     };
-    match ulimits.iter().find(|u| u.name == "RLIMIT_NOFILE") {
-        Some(nofile) if nofile.hard > nr_open => Err(EngineError::InvalidArg(format!(
+    if nofile.hard > nr_open {
+        return Err(EngineError::InvalidArg(format!(
             "invalid --ulimit nofile={}:{}: the kernel allows at most {nr_open} open files per process (fs.nr_open)",
             shown(nofile.soft),
             shown(nofile.hard)
-        ))),
-        _ => Ok(()),
+        )));
     }
+    Ok(())
+}
+
+/// The open file limit `--ulimit` gives: the last `nofile` given, as the spec takes it.
+pub fn open_file_limit(ulimits: &[Ulimit]) -> Option<&Ulimit> {
+    ulimits.iter().rfind(|u| u.name == "RLIMIT_NOFILE")
 }
 
 /// The kernel's ceiling for open files per process; `None` when it cannot be read.
@@ -533,10 +538,18 @@ mod tests {
 
     #[test]
     fn an_open_file_limit_above_the_kernels_is_refused() {
-        let limits = |text: &str| vec![parse_ulimit(text).unwrap()];
-        for fine in ["nofile=1048576", "nofile=100:200", "nproc=unlimited"] {
+        let limits = |text: &str| parse_ulimit(text).unwrap();
+        for fine in ["nofile=1048576", "nofile=100:200"] {
             check_open_file_limit(&limits(fine), 1_048_576).unwrap();
         }
+        // The last `nofile` is the one the container gets.
+        let given = [
+            limits("nofile=100"),
+            limits("nproc=5"),
+            limits("nofile=unlimited"),
+        ];
+        assert_eq!(open_file_limit(&given), Some(&given[2]));
+        assert_eq!(open_file_limit(&given[1..2]), None);
         for (above, shown) in [
             ("nofile=unlimited", "nofile=unlimited:unlimited"),
             ("nofile=1024:2000000", "nofile=1024:2000000"),

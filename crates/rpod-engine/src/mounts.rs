@@ -760,7 +760,7 @@ fn tmpfs_options(words: &[String]) -> Result<Vec<String>> {
 /// Whether the value of a tmpfs option's `key` is one the kernel's tmpfs takes: sizes and
 /// counts a number with an optional K, M, G, T, P or E (and `size` a percentage of memory
 /// too), `mode` octal, `uid` and `gid` numbers.
-fn tmpfs_value_fits(key: &str, value: &str) -> bool {
+pub(crate) fn tmpfs_value_fits(key: &str, value: &str) -> bool {
     let number = |digits: &str| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
     match key {
         "mode" => !value.is_empty() && value.bytes().all(|b| (b'0'..=b'7').contains(&b)),

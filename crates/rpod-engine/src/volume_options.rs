@@ -40,15 +40,6 @@ const FLAGS: &[(&str, MsFlags)] = &[
 /// Words that only undo a flag's default.
 const NEUTRAL: &[&str] = &["rw", "suid", "dev", "exec", "async", "atime", "defaults"];
 
-/// A size the kernel's tmpfs takes: a whole number with an optional binary suffix
-/// (`64m`), or a percentage of memory (`50%`).
-fn tmpfs_size(text: &str) -> bool {
-    let number = text
-        .strip_suffix(|c: char| "kKmMgGtTpPeE%".contains(c))
-        .unwrap_or(text);
-    !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())
-}
-
 fn invalid(message: String) -> EngineError {
     EngineError::InvalidArg(message)
 }
@@ -92,7 +83,7 @@ impl LocalOptions {
         if parsed.fs_type.as_deref() == Some("tmpfs") {
             // Refused at create, as podman's, not at the first container's mount.
             for size in parsed.data.iter().filter_map(|d| d.strip_prefix("size=")) {
-                if !tmpfs_size(size) {
+                if !crate::mounts::tmpfs_value_fits("size", size) {
                     return Err(invalid(format!(
                         "invalid tmpfs volume size {size:?}: bytes, with k, m, g, t, p or e, or a % of memory"
                     )));

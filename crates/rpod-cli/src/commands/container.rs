@@ -18,8 +18,17 @@ use crate::{format, inspect};
 
 use super::select::Selection;
 
-/// `64m`, `1g`, `512k`, `100b` or plain bytes (binary units, as podman).
+/// `64m`, `1g`, `512k`, `100b` or plain bytes (binary units, as podman), above 0.
 pub fn parse_memory(text: &str) -> anyhow::Result<i64> {
+    let bytes = parse_size(text)?;
+    if bytes <= 0 {
+        bail!("invalid size {text:?}: must be positive");
+    }
+    Ok(bytes)
+}
+
+/// A size as `parse_memory` takes it, 0 included.
+fn parse_size(text: &str) -> anyhow::Result<i64> {
     let lower = text.to_ascii_lowercase();
     let (number, unit) = rpod_engine::human::number_and_unit(&lower)
         .ok_or_else(|| anyhow!("invalid size {text:?}"))?;
@@ -32,7 +41,8 @@ pub fn parse_memory(text: &str) -> anyhow::Result<i64> {
         _ => bail!("invalid size {text:?}: use a number with b, k, m or g"),
     };
     let bytes = (number * factor) as i64;
-    if bytes <= 0 {
+    // Only 0 itself is none: a fraction of a byte is no size.
+    if number < 0.0 || (number > 0.0 && bytes == 0) {
         bail!("invalid size {text:?}: must be positive");
     }
     Ok(bytes)
@@ -418,13 +428,8 @@ pub(crate) fn update_changes(
 /// `--shm-size`: a size, or 0 for no limit (podman's: a tmpfs with `size=0`).
 pub(crate) fn shm_size(text: Option<&str>) -> Result<Option<u64>, Failure> {
     text.map(|s| {
-        let number = s.trim_end_matches(|c: char| "bkmgBKMG".contains(c));
-        if number.parse::<f64>() == Ok(0.0) {
-            return Ok(0);
-        }
-        parse_memory(s)
+        parse_size(s)
             .ok()
-            .filter(|n| *n > 0)
             .map(|n| n as u64)
             .ok_or_else(|| usage(format!("invalid --shm-size {s:?}")))
     })
@@ -2274,5 +2279,14 @@ mod tests {
         assert_eq!(parse_memory("10MB").unwrap(), 10 << 20);
         assert!(parse_memory("lots").is_err());
         assert!(parse_memory("0").is_err());
+        // --shm-size: 0 (with or without a unit) is no limit; a fraction of a byte, a
+        // bad unit or a negative size is refused, not taken for 0.
+        for none in ["0", "0m", "0k", "0b"] {
+            assert_eq!(shm_size(Some(none)).unwrap(), Some(0), "{none}");
+        }
+        assert_eq!(shm_size(Some("2m")).unwrap(), Some(2 << 20));
+        for bad in ["0.5", "0x", "0mm", "-1", "lots"] {
+            assert!(shm_size(Some(bad)).is_err(), "{bad}");
+        }
     }
 }

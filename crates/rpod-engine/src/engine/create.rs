@@ -690,8 +690,11 @@ fn validate(options: &mut CreateOptions) -> Result<()> {
             crate::accounts::host_user(&host, user)?;
         }
     }
-    if let Some(nr_open) = crate::isolation::kernel_nr_open() {
-        crate::isolation::check_open_file_limit(&options.isolation.ulimits, nr_open)?;
+    // The kernel's ceiling is read only when a limit is given (create is a hot path).
+    if let Some(nofile) = crate::isolation::open_file_limit(&options.isolation.ulimits) {
+        if let Some(nr_open) = crate::isolation::kernel_nr_open() {
+            crate::isolation::check_open_file_limit(nofile, nr_open)?;
+        }
     }
     if let Some(umask) = options.umask {
         if umask > 0o777 {

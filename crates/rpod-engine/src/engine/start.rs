@@ -865,11 +865,7 @@ fn blame_few_open_files(
     error: rpod_oci::OciError,
     config: &crate::container::ContainerConfig,
 ) -> rpod_oci::OciError {
-    let nofile = config
-        .isolation
-        .ulimits
-        .iter()
-        .find(|u| u.name == "RLIMIT_NOFILE")
+    let nofile = crate::isolation::open_file_limit(&config.isolation.ulimits)
         .filter(|u| u.soft < crate::isolation::FEW_OPEN_FILES);
     match nofile {
         Some(limit) => error.with_note(&format!(
