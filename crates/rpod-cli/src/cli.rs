@@ -454,9 +454,6 @@ pub struct StatsArgs {
     #[arg(long = "no-trunc")]
     pub no_trunc: bool,
     pub containers: Vec<String>,
-    /// Set by `pod stats`: rows, headers and JSON as podman's `pod stats` has them.
-    #[arg(skip)]
-    pub of_pods: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2220,6 +2220,9 @@ fn ps_filters_size_and_namespaces() {
                 .trim_end_matches(']')
         )
     );
+    // Without --ns they are not read, and the fields are empty (podman's; not an error).
+    let unread = rpod.ok(&["ps", "--format", "{{.Names}} {{.Namespaces.NET}}."]);
+    assert_eq!(unread, "live .\n");
     let table = rpod.ok(&["ps", "--ns"]);
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(

@@ -39,11 +39,29 @@ fn pod_field(rpod: &Rpod, pod: &str, template: &str) -> String {
 
 fn check_pod_lifecycle(runtime: &str) {
     let rpod = Rpod::with_image(runtime);
+    // No pod: an empty report, and no latest pod to show (podman's).
+    let json = ["pod", "stats", "--no-stream", "--format", "json"];
+    assert_eq!(rpod.ok(&json), "[]\n");
+    let err = rpod.fails(&["pod", "stats", "--no-stream", "-l"], 125);
+    assert!(err.contains("no pod to show"), "{err}");
     let id = rpod.ok(&["pod", "create", "--name", "web", "--label", "team=a"]);
     let id = id.trim();
     assert_eq!(id.len(), 64, "{id}");
     assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
     assert_eq!(pod_field(&rpod, "web", "{{.State}}"), "Created");
+    // Nothing runs yet: the infra container's row has no readings (`--`), as podman's.
+    let unread = rpod.ok(&[
+        "pod",
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.CPU}} {{.MemUsage}} {{.Mem}} {{.NetIO}} {{.PIDS}}",
+        "web",
+    ]);
+    assert_eq!(
+        unread,
+        format!("{}-infra -- -- / -- -- -- / -- --\n", &id[..12])
+    );
     let infra = pod_field(&rpod, "web", "{{.InfraContainerID}}");
     assert_eq!(
         rpod.inspect(&infra, "{{.Name}}"),
@@ -240,6 +258,23 @@ fn check_pod_lifecycle(runtime: &str) {
     // Stopping one container makes the pod degraded.
     rpod.ok(&["stop", "-t", "0", "pod-a"]);
     assert_eq!(listing(&rpod), "web Degraded 3");
+    // pod stats has a row for the stopped member too, without readings.
+    let stats = rpod.ok(&[
+        "pod",
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.CPU}} {{.PIDS}}",
+        "web",
+    ]);
+    let mut stats: Vec<&str> = stats.lines().collect();
+    stats.sort();
+    assert_eq!(stats.len(), 3, "{stats:?}");
+    assert_eq!(stats[1], "pod-a -- --", "{stats:?}");
+    assert!(
+        stats[2].starts_with("pod-b ") && stats[2].ends_with("% 1"),
+        "{stats:?}"
+    );
     // A stopped member is `stopped` and `exited` to ctr-status, as podman has it.
     for state in ["stopped", "exited"] {
         let filter = format!("ctr-status={state}");

@@ -1736,6 +1736,24 @@ fn podman_remote_manages_pods() {
     assert!(units.contains("# pod-team.service\n"), "{units}");
     assert!(units.contains("BindsTo=pod-team.service\n"), "{units}");
     assert_eq!(service.podman_ok(&["pod", "kill", "team"]).trim(), id);
+    // Nothing runs: a row per container all the same, without readings (podman 4.3 prints
+    // a header line even for this template).
+    let stats = service.podman_ok(&[
+        "pod",
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.CPU}} {{.MemUsage}}",
+        "team",
+    ]);
+    assert!(stats.lines().any(|l| l == "member -- -- / --"), "{stats}");
+    assert!(
+        stats
+            .lines()
+            .filter(|l| !l.starts_with("NAME "))
+            .all(|l| l.ends_with(" -- -- / --")),
+        "{stats}"
+    );
     assert!(service
         .podman_out(&["pod", "exists", "team"])
         .status
@@ -9665,7 +9683,11 @@ fn rpod_remote_manages_pods() {
     let out = service.remote_out(&["pod", "logs", "-c", "nosuch", "team"]);
     assert_eq!(out.status.code(), Some(125), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("not in pod team"));
-    let fields = "{{.Pod}} {{.ID}} {{.Name}} {{.PIDs}}";
+    // A member that is not running has its row too, without readings, as podman's.
+    service
+        .rpod
+        .ok(&["create", "--pod", "team", "--name", "idle", "demo", "true"]);
+    let fields = "{{.Pod}} {{.CID}} {{.Name}} {{.PIDS}}";
     for args in [
         &["pod", "stats", "--no-stream", "--format", fields][..],
         &["pod", "stats", "--no-stream", "--format", fields, "team"],
@@ -9677,8 +9699,10 @@ fn rpod_remote_manages_pods() {
             lines
         };
         assert_eq!(sorted(&remote), sorted(&local), "{args:?}");
-        assert_eq!(remote.lines().count(), 3, "{remote}");
+        assert_eq!(remote.lines().count(), 4, "{remote}");
+        assert!(remote.contains(" idle --\n"), "{remote}");
     }
+    service.rpod.ok(&["rm", "idle"]);
     let header = |text: String| text.lines().next().unwrap_or_default().to_string();
     assert_eq!(
         header(service.remote_ok(&["pod", "stats", "--no-stream"])),

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where the cgroup hierarchies are mounted.
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -97,6 +97,61 @@ impl Sample {
             block_io: pair(si, self.block_read, self.block_write),
             cpu_time: crate::human::go_duration_nanos(self.cpu_nanos),
         }
+    }
+}
+
+/// One row of `pod stats`, podman's `PodStatsReport` (its fields, in its order): a
+/// container's reading worded, or `--` throughout for a container that is not running.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PodStatsReport {
+    #[serde(rename = "CPU")]
+    pub cpu: String,
+    pub mem_usage: String,
+    pub mem_usage_bytes: String,
+    pub mem: String,
+    #[serde(rename = "NetIO")]
+    pub net_io: String,
+    #[serde(rename = "BlockIO")]
+    pub block_io: String,
+    #[serde(rename = "PIDS")]
+    pub pids: String,
+    /// The pod's short ID.
+    pub pod: String,
+    /// The container's short ID.
+    #[serde(rename = "CID")]
+    pub cid: String,
+    pub name: String,
+}
+
+impl PodStatsReport {
+    /// The row of container `id` (named `name`) of pod `pod`, with its reading if it has
+    /// one: `--` in every measured field without.
+    pub fn new(pod: &str, id: &str, name: &str, reading: Option<(&Sample, &Shown)>) -> Self {
+        let short = |id: &str| id.chars().take(12).collect::<String>();
+        let [single, pair] = ["--", "-- / --"].map(String::from);
+        let mut report = PodStatsReport {
+            cpu: single.clone(),
+            mem_usage: pair.clone(),
+            mem_usage_bytes: pair.clone(),
+            mem: single.clone(),
+            net_io: pair.clone(),
+            block_io: pair,
+            pids: single,
+            pod: short(pod),
+            cid: short(id),
+            name: name.to_string(),
+        };
+        if let Some((sample, shown)) = reading {
+            report.cpu = shown.cpu.clone();
+            report.mem_usage = shown.memory_usage.clone();
+            report.mem_usage_bytes = shown.memory_usage_binary.clone();
+            report.mem = shown.memory_percent.clone();
+            report.net_io = shown.net_io.clone();
+            report.block_io = shown.block_io.clone();
+            report.pids = sample.pids.to_string();
+        }
+        report
     }
 }
 

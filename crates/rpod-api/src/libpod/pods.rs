@@ -337,7 +337,8 @@ pub fn top(context: &Context, ex: &mut Exchange, name: &str) -> ApiResult<()> {
 }
 
 /// `GET /libpod/pods/stats?namesOrIDs=...&all=`: podman's `PodStatsReport` for each
-/// running container of the pods named (of every pod with `all` or none named).
+/// container of the pods named (of every pod with `all` or none named), `--` for one not
+/// running; the CPU % is since the container's start.
 pub fn stats(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     let named: Vec<String> = ex
         .req
@@ -354,30 +355,9 @@ pub fn stats(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
             .map(|n| context.engine.lookup_pod(n))
             .collect::<Result<_, _>>()?
     };
-    let mut reports = Vec::new();
-    for pod in pods {
-        let view = context.engine.pod_view(pod)?;
-        for record in view
-            .containers
-            .iter()
-            .filter(|c| c.state.status.is_active())
-        {
-            let sample = context.engine.stats(record)?.unwrap_or_default();
-            let shown = sample.shown(record.state.started_at, None);
-            reports.push(json!({
-                "CPU": shown.cpu,
-                "MemUsage": shown.memory_usage,
-                "MemUsageBytes": shown.memory_usage_binary,
-                "Mem": shown.memory_percent,
-                "NetIO": shown.net_io,
-                "BlockIO": shown.block_io,
-                "PIDS": sample.pids.to_string(),
-                "Pod": &view.pod.id[..12],
-                "CID": &record.id()[..12],
-                "Name": record.config.name,
-            }));
-        }
-    }
+    let reports = context
+        .engine
+        .pod_stats(pods, &mut std::collections::HashMap::new())?;
     ex.json(200, &reports)
 }
 

@@ -1743,9 +1743,8 @@ fn ps_once(engine: &Engine, args: &PsArgs) -> Outcome {
             row["SizeRw"] = json!(written);
             row["SizeRootFs"] = json!(total);
         }
-        if args.ns {
-            row["Namespaces"] = namespaces_of(record.state.pid);
-        }
+        // Read only with --ns; without, the fields are there and empty, as podman's.
+        row["Namespaces"] = namespaces_of(if args.ns { record.state.pid } else { 0 });
         let pod = record
             .config
             .pod
@@ -1816,7 +1815,7 @@ fn ps_json(
 }
 
 /// A process's namespaces by inode number, as podman's `ps --ns` shows them; empty for a
-/// container that does not run.
+/// container that does not run (a `pid` of 0).
 fn namespaces_of(pid: i32) -> Value {
     let inode = |kind: &str| {
         if pid <= 0 {

@@ -106,16 +106,8 @@ pub fn stats_row(names: [&str; 3], sample: &Sample, shown: &Shown, full_id: bool
 }
 
 /// Rows of `stats` printed with `format`: `json` is podman's report (its words, one space
-/// of indentation), anything else a template over the rows. For `pod stats` (`of_pods`)
-/// the rows also have the fields of podman's pod report, and `json` prints that report.
-pub fn print_stats_rows(format: &str, rows: &[Value], of_pods: bool) -> Result<(), Failure> {
-    if of_pods {
-        let rows: Vec<Value> = rows.iter().map(pod_stats_row).collect();
-        return match format {
-            "json" => print_pod_stats_json(&rows),
-            _ => Ok(format::print(format, &rows, &pod_stats_header)?),
-        };
-    }
+/// of indentation), anything else a template over the rows.
+pub fn print_stats_rows(format: &str, rows: &[Value]) -> Result<(), Failure> {
     if format != "json" {
         format::print(format, rows, &stats_header)?;
         return Ok(());
@@ -207,7 +199,7 @@ pub fn stats(engine: &Engine, args: StatsArgs) -> Outcome {
         if redraw {
             print!("\x1b[2J\x1b[H");
         }
-        print_stats_rows(format, &rows, args.of_pods)?;
+        print_stats_rows(format, &rows)?;
         if args.no_stream {
             return Ok(0);
         }
@@ -243,56 +235,6 @@ pub fn pod_top(engine: &Engine, args: PodTopArgs) -> Outcome {
     Ok(0)
 }
 
-/// A container's `stats` row with the fields of podman's pod report added: `CID`, `Mem`,
-/// and `CPU` as the percentage in words.
-fn pod_stats_row(row: &Value) -> Value {
-    let mut row = row.clone();
-    row["CID"] = row["ID"].clone();
-    row["Mem"] = row["MemPerc"].clone();
-    row["CPU"] = row["CPUPerc"].clone();
-    row
-}
-
-/// podman's `pod stats --format json`: its report's fields in its order, indented by five
-/// spaces as podman's.
-fn print_pod_stats_json(rows: &[Value]) -> Result<(), Failure> {
-    #[derive(serde::Serialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Report<'a> {
-        #[serde(rename = "CPU")]
-        cpu: &'a Value,
-        mem_usage: &'a Value,
-        mem_usage_bytes: &'a Value,
-        mem: &'a Value,
-        #[serde(rename = "NetIO")]
-        net_io: &'a Value,
-        #[serde(rename = "BlockIO")]
-        block_io: &'a Value,
-        #[serde(rename = "PIDS")]
-        pids: &'a Value,
-        pod: &'a Value,
-        #[serde(rename = "CID")]
-        cid: &'a Value,
-        name: &'a Value,
-    }
-    let reports: Vec<Report> = rows
-        .iter()
-        .map(|row| Report {
-            cpu: &row["CPU"],
-            mem_usage: &row["MemUsage"],
-            mem_usage_bytes: &row["MemUsageBytes"],
-            mem: &row["Mem"],
-            net_io: &row["NetIO"],
-            block_io: &row["BlockIO"],
-            pids: &row["PIDS"],
-            pod: &row["Pod"],
-            cid: &row["CID"],
-            name: &row["Name"],
-        })
-        .collect();
-    print_indented(&reports, b"     ")
-}
-
 /// JSON with podman's indentation for the command (it differs between commands).
 fn print_indented(value: &impl serde::Serialize, indent: &[u8]) -> Result<(), Failure> {
     let mut out = Vec::new();
@@ -303,53 +245,66 @@ fn print_indented(value: &impl serde::Serialize, indent: &[u8]) -> Result<(), Fa
     Ok(())
 }
 
-/// `pod stats`: `stats` of the pods' containers, with a POD column.
+/// How often a streaming `pod stats` reads again (podman's: every second).
+pub const POD_STATS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// `pod stats`: podman's report of every container of the pods named (of every pod with
+/// `--all` or none named, of the latest with `--latest`), `--` for one not running, every
+/// second until interrupted or once with `--no-stream`. The pods are looked up again at
+/// every reading, so a streaming `pod stats` shows pods and containers created since.
 pub fn pod_stats(engine: &Engine, args: PodStatsArgs) -> Outcome {
-    let pods: Vec<String> = match (args.latest, args.all, args.pods.is_empty()) {
-        (true, false, true) => engine
-            .pods()?
-            .into_iter()
-            .last()
-            .map(|p| p.id)
-            .into_iter()
-            .collect(),
-        (false, _, true) => engine.pods()?.into_iter().map(|p| p.id).collect(),
-        (false, false, false) => args.pods.clone(),
-        _ => return Err(usage("--all, --latest, and pods cannot be used together")),
-    };
-    let mut containers = Vec::new();
-    for pod in &pods {
-        let view = engine.pod_view(engine.lookup_pod(pod)?)?;
-        containers.extend(
-            view.containers
+    check_pod_stats_args(&args)?;
+    let mut previous = HashMap::new();
+    loop {
+        let pods = match (args.latest, args.pods.is_empty()) {
+            (true, _) => {
+                let latest = engine.pods()?.into_iter().last();
+                vec![latest.ok_or_else(|| usage("no pod to show the statistics of"))?]
+            }
+            (false, true) => engine.pods()?,
+            (false, false) => args
+                .pods
                 .iter()
-                .filter(|c| c.state.status.is_active())
-                .map(|c| c.id().to_string()),
-        );
+                .map(|name| engine.lookup_pod(name))
+                .collect::<Result<_, _>>()?,
+        };
+        let reports = engine.pod_stats(pods, &mut previous)?;
+        print_pod_stats(&args, &reports)?;
+        if args.no_stream {
+            return Ok(0);
+        }
+        std::thread::sleep(POD_STATS_INTERVAL);
     }
-    stats(engine, pod_stats_args(&args, containers)?)
 }
 
-/// `stats`' flags for a `pod stats` of the pods' running `containers` (some are needed).
-pub fn pod_stats_args(args: &PodStatsArgs, containers: Vec<String>) -> Result<StatsArgs, Failure> {
-    if containers.is_empty() {
-        return Err(usage("no running containers in the pods asked for"));
+/// `pod stats`' choice of pods: `--all`, `--latest` and pod names exclude one another.
+pub fn check_pod_stats_args(args: &PodStatsArgs) -> Result<(), Failure> {
+    let chosen = [args.all, args.latest, !args.pods.is_empty()];
+    match chosen.iter().filter(|&&given| given).count() {
+        0 | 1 => Ok(()),
+        _ => Err(usage("--all, --latest, and pods cannot be used together")),
     }
-    Ok(StatsArgs {
-        all: false,
-        no_stream: args.no_stream,
-        no_reset: args.no_reset,
-        interval: 5,
-        format: Some(
-            args.format
-                .clone()
-                .unwrap_or_else(|| DEFAULT_POD_STATS_FORMAT.into()),
-        ),
-        latest: false,
-        no_trunc: false,
-        containers,
-        of_pods: true,
-    })
+}
+
+/// One reading of `pod stats` printed as its `--format` asks (podman's table by default,
+/// `json` its report with its indentation). While streaming to a terminal the screen is cleared first, unless `--no-reset`.
+pub fn print_pod_stats(
+    args: &PodStatsArgs,
+    reports: &[rpod_engine::stats::PodStatsReport],
+) -> Result<(), Failure> {
+    if !args.no_stream && !args.no_reset && std::io::stdout().is_terminal() {
+        print!("\x1b[2J\x1b[H");
+    }
+    match args.format.as_deref().unwrap_or(DEFAULT_POD_STATS_FORMAT) {
+        "json" => print_indented(&reports, b"     "),
+        format => {
+            let rows = reports
+                .iter()
+                .map(serde_json::to_value)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(format::print(format, &rows, &pod_stats_header)?)
+        }
+    }
 }
 
 /// A `top` table, columns padded as podman pads them.

@@ -549,15 +549,6 @@ const MAX_STATS_LINE: u64 = 16 * 1024 * 1024;
 /// named), worded and printed as the local command prints its own, every `--interval`
 /// seconds until interrupted, or once with `--no-stream`. The readings carry no pod.
 pub fn stats(client: &mut Client, args: &StatsArgs) -> Outcome {
-    stats_in_pods(client, args, &std::collections::HashMap::new())
-}
-
-/// `stats`, each container's row with the pod `pods` maps its ID to (`pod stats`).
-pub fn stats_in_pods(
-    client: &mut Client,
-    args: &StatsArgs,
-    pods: &std::collections::HashMap<String, String>,
-) -> Outcome {
     use std::io::IsTerminal;
     if args.interval == 0 {
         return Err(usage("--interval must be at least 1 second"));
@@ -597,23 +588,19 @@ pub fn stats_in_pods(
             .as_array()
             .into_iter()
             .flatten()
-            .map(|item| stats_row_of(item, args.no_trunc, pods))
+            .map(|item| stats_row_of(item, args.no_trunc))
             .collect();
         if redraw {
             print!("\x1b[2J\x1b[H");
         }
-        crate::commands::observe::print_stats_rows(format, &rows, args.of_pods)?;
+        crate::commands::observe::print_stats_rows(format, &rows)?;
     }
     Ok(0)
 }
 
 /// A `stats` row of one of libpod's readings (`ContainerID`, `Name`, `CPU` and `AvgCPU`
 /// in percent, the counters in bytes and nanoseconds).
-fn stats_row_of(
-    item: &Value,
-    full_id: bool,
-    pods: &std::collections::HashMap<String, String>,
-) -> Value {
+fn stats_row_of(item: &Value, full_id: bool) -> Value {
     let count = |key: &str| item[key].as_u64().unwrap_or(0);
     let sample = rpod_engine::stats::Sample {
         cpu_nanos: count("CPUNano"),
@@ -629,8 +616,7 @@ fn stats_row_of(
     let shown = sample.shown_with(percent("CPU"), percent("AvgCPU"));
     let id = item["ContainerID"].as_str().unwrap_or_default();
     let name = item["Name"].as_str().unwrap_or_default();
-    let pod = pods.get(id).map(String::as_str).unwrap_or_default();
-    crate::commands::observe::stats_row([id, pod, name], &sample, &shown, full_id)
+    crate::commands::observe::stats_row([id, "", name], &sample, &shown, full_id)
 }
 
 /// `rename CONTAINER NAME`.

@@ -310,32 +310,23 @@ pub fn logs(client: &mut Client, args: &PodLogsArgs) -> Outcome {
     super::containers::logs(client, &logs)
 }
 
-/// `pod stats [POD...]`: `stats` of the running containers of the pods named (all without
-/// names), each row with its pod, in the local command's table.
+/// `pod stats [POD...]`: the service's report of every container of the pods named (of
+/// every pod with `--all` or none named), printed as the local command prints its own,
+/// every second until interrupted or once with `--no-stream`.
 pub fn stats(client: &mut Client, args: &PodStatsArgs) -> Outcome {
-    if args.all && !args.pods.is_empty() {
-        return Err(usage("--all, --latest, and pods cannot be used together"));
+    crate::commands::observe::check_pod_stats_args(args)?;
+    let mut path = format!("/pods/stats?all={}", args.all);
+    for pod in &args.pods {
+        path.push_str(&format!("&namesOrIDs={}", encode(pod)));
     }
-    let pods: Vec<String> = match args.pods.is_empty() {
-        true => list(client, &[])?
-            .iter()
-            .filter_map(|p| p["Id"].as_str().map(str::to_string))
-            .collect(),
-        false => args.pods.clone(),
-    };
-    let mut owners = std::collections::HashMap::new();
-    let mut containers = Vec::new();
-    for pod in &pods {
-        let report = report(client, pod)?;
-        let pod_id = report["Id"].as_str().unwrap_or_default().to_string();
-        for container in report["Containers"].as_array().into_iter().flatten() {
-            let active = matches!(container["State"].as_str(), Some("running" | "paused"));
-            if let (true, Some(id)) = (active, container["Id"].as_str()) {
-                containers.push(id.to_string());
-                owners.insert(id.to_string(), pod_id.clone());
-            }
+    loop {
+        let reply = client.call("GET", &path, None)?;
+        let reports: Vec<rpod_engine::stats::PodStatsReport> =
+            serde_json::from_value(expect(reply, &[200])?.json()?)?;
+        crate::commands::observe::print_pod_stats(args, &reports)?;
+        if args.no_stream {
+            return Ok(0);
         }
+        std::thread::sleep(crate::commands::observe::POD_STATS_INTERVAL);
     }
-    let stats = crate::commands::observe::pod_stats_args(args, containers)?;
-    super::containers::stats_in_pods(client, &stats, &owners)
 }

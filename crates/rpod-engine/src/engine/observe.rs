@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::stats::{self, Sample, CGROUP_ROOT};
+use crate::stats::{self, PodStatsReport, Sample, CGROUP_ROOT};
 use crate::top;
 
 impl Engine {
@@ -20,6 +20,50 @@ impl Engine {
             &spec::cgroup_path(&record.config),
             record.state.pid,
         ))
+    }
+
+    /// `pod stats` of `pods`: a row per container of each, in the pod's order, `--` for
+    /// one not running (or without cgroups to read). `previous` holds each container's CPU
+    /// time at its last reading and when that was, for the CPU % since (the CPU % since
+    /// its start without); it is updated here.
+    pub fn pod_stats(
+        &self,
+        pods: Vec<crate::pods::PodRecord>,
+        previous: &mut HashMap<String, (u64, std::time::Instant)>,
+    ) -> Result<Vec<PodStatsReport>> {
+        let mut reports = Vec::new();
+        for pod in pods {
+            let view = self.pod_view(pod)?;
+            for record in &view.containers {
+                let sample = match record.config.no_cgroups {
+                    true => None,
+                    false => self.stats(record)?,
+                };
+                let report = match sample {
+                    Some(sample) => {
+                        let before = previous
+                            .get(record.id())
+                            .map(|(cpu, at)| (*cpu, at.elapsed()));
+                        let shown = sample.shown(record.state.started_at, before);
+                        previous.insert(
+                            record.id().to_string(),
+                            (sample.cpu_nanos, std::time::Instant::now()),
+                        );
+                        PodStatsReport::new(
+                            &view.pod.id,
+                            record.id(),
+                            &record.config.name,
+                            Some((&sample, &shown)),
+                        )
+                    }
+                    None => {
+                        PodStatsReport::new(&view.pod.id, record.id(), &record.config.name, None)
+                    }
+                };
+                reports.push(report);
+            }
+        }
+        Ok(reports)
     }
 
     /// A running container's processes described by `words` (podman's default set when
