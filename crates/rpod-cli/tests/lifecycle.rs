@@ -122,7 +122,9 @@ macro_rules! lifecycle_tests {
                 for _ in 0..2 {
                     rpod.detached(&["demo", "sleep", "1000"]);
                 }
-                rpod.ok(&["stop", "--all", "-t", "0"]);
+                // Every container is said, the stopped ones too, as podman's.
+                let stopped = rpod.ok(&["stop", "--all", "-t", "0"]);
+                assert_eq!(stopped.lines().count(), 5, "{stopped}");
                 assert_eq!(rpod.ok(&["ps", "-q"]), "");
                 assert_eq!(rpod.ok(&["ps", "-a", "-q"]).lines().count(), 5);
             }

@@ -8776,6 +8776,9 @@ fn rpod_remote_picks_containers_with_all_and_filters() {
         service.remote_ok(&["kill", "--cidfile", &cidfile.display().to_string()]),
         format!("{}\n", ids[0])
     );
+    // --all: every container, those not running too, as locally.
+    let stopped = service.remote_ok(&["stop", "--all", "-t", "0"]);
+    assert_eq!(stopped.lines().count(), 3, "{stopped}");
     assert_eq!(
         service.remote_out(&["stop", "--all", "one"]).status.code(),
         Some(125)

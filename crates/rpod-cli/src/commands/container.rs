@@ -1313,10 +1313,11 @@ fn timeout_arg(time: Option<i64>) -> Option<u32> {
 }
 
 /// `stop`: the containers stopped at once, as podman's (three that ignore SIGTERM take
-/// one timeout, not three); each said afterwards in the order given.
+/// one timeout, not three); each said afterwards in the order given. `--all` is every
+/// container, stopped ones too (nothing to do, and said), as podman's.
 pub fn stop(engine: &Engine, args: StopArgs) -> Outcome {
     let selection = args.pick.selection(args.all, args.filter);
-    let names = selection.resolve(engine, |r| r.state.status.can_stop())?;
+    let names = selection.resolve(engine, |_| true)?;
     let timeout = timeout_arg(args.time);
     for_each_at_once(engine, &names, args.ignore, |name| {
         match engine.stop(name, timeout) {

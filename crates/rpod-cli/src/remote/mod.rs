@@ -177,10 +177,9 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Outcome {
                 leaf,
                 &["time", "ignore", "all", "filter", "cidfile", "containers"],
             )?;
+            // `--all`: every container, stopped ones too, as locally.
             let selection = a.pick.selection(a.all, a.filter);
-            let names = containers::select(c, &selection, |item| {
-                containers::state_is(item, Status::can_stop)
-            })?;
+            let names = containers::select(c, &selection, |_| true)?;
             containers::each(
                 c,
                 &names,
