@@ -622,6 +622,17 @@ fn header_line(body: &str, header_for: &dyn Fn(&str) -> String) -> String {
 /// (Go's tabwriter, as podman sets it up) never make a column narrower.
 const MIN_COLUMN_WIDTH: usize = 12;
 
+/// JSON printed with podman's indentation for the command (it differs between commands:
+/// one space for `stats`, five for `pod stats` and `diff`).
+pub fn print_json_indented(value: &impl serde::Serialize, indent: &[u8]) -> Result<()> {
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(indent);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    value.serialize(&mut serializer)?;
+    println!("{}", String::from_utf8_lossy(&out));
+    Ok(())
+}
+
 /// Align tab-separated columns with at least two spaces between them, each column at least
 /// `MIN_COLUMN_WIDTH` wide; the last cell of a line is not padded.
 pub fn align_columns(lines: &[String]) -> String {

@@ -50,6 +50,16 @@ pub fn print_changes(changes: &[rpod_engine::upper_diff::Change], format: Option
             }
         }
         Some("json") => {
+            /// podman's report: its keys in its order, an empty list left out.
+            #[derive(serde::Serialize)]
+            struct Report {
+                #[serde(skip_serializing_if = "Vec::is_empty")]
+                changed: Vec<String>,
+                #[serde(skip_serializing_if = "Vec::is_empty")]
+                added: Vec<String>,
+                #[serde(skip_serializing_if = "Vec::is_empty")]
+                deleted: Vec<String>,
+            }
             let of = |kind: ChangeKind| -> Vec<String> {
                 changes
                     .iter()
@@ -57,18 +67,12 @@ pub fn print_changes(changes: &[rpod_engine::upper_diff::Change], format: Option
                     .map(|c| c.path.display().to_string())
                     .collect()
             };
-            let mut object = serde_json::Map::new();
-            for (key, kind) in [
-                ("changed", ChangeKind::Changed),
-                ("added", ChangeKind::Added),
-                ("deleted", ChangeKind::Deleted),
-            ] {
-                let paths = of(kind);
-                if !paths.is_empty() {
-                    object.insert(key.into(), json!(paths));
-                }
-            }
-            println!("{}", serde_json::to_string_pretty(&object)?);
+            let report = Report {
+                changed: of(ChangeKind::Changed),
+                added: of(ChangeKind::Added),
+                deleted: of(ChangeKind::Deleted),
+            };
+            crate::format::print_json_indented(&report, b"     ")?;
         }
         Some(other) => return Err(usage(format!("invalid --format {other:?}: use json"))),
     }

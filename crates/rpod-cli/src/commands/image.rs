@@ -1034,7 +1034,8 @@ pub fn mount(engine: &Engine, args: ImageMountArgs) -> Outcome {
     Ok(0)
 }
 
-/// `image unmount`: prints each image unmounted, as given.
+/// `image unmount`: prints the ID of each image it unmounted (one that was not mounted is
+/// no error, and not printed), as podman's.
 pub fn unmount(engine: &Engine, args: ImageUnmountArgs) -> Outcome {
     let names: Vec<String> = if args.all {
         engine
@@ -1049,8 +1050,9 @@ pub fn unmount(engine: &Engine, args: ImageUnmountArgs) -> Outcome {
         return Err(usage("give the images to unmount, or --all"));
     }
     for name in &names {
-        engine.image_unmount(name)?;
-        println!("{name}");
+        if let Some(id) = engine.image_unmount(name)? {
+            println!("{id}");
+        }
     }
     Ok(0)
 }

@@ -141,7 +141,7 @@ pub fn print_stats_rows(format: &str, rows: &[Value]) -> Result<(), Failure> {
             pids: &row["PIDS"],
         })
         .collect();
-    print_indented(&reports, b" ")
+    Ok(format::print_json_indented(&reports, b" ")?)
 }
 
 pub fn stats(engine: &Engine, args: StatsArgs) -> Outcome {
@@ -235,16 +235,6 @@ pub fn pod_top(engine: &Engine, args: PodTopArgs) -> Outcome {
     Ok(0)
 }
 
-/// JSON with podman's indentation for the command (it differs between commands).
-fn print_indented(value: &impl serde::Serialize, indent: &[u8]) -> Result<(), Failure> {
-    let mut out = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(indent);
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
-    value.serialize(&mut serializer)?;
-    println!("{}", String::from_utf8_lossy(&out));
-    Ok(())
-}
-
 /// How often a streaming `pod stats` reads again (podman's: every second).
 pub const POD_STATS_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -296,7 +286,7 @@ pub fn print_pod_stats(
         print!("\x1b[2J\x1b[H");
     }
     match args.format.as_deref().unwrap_or(DEFAULT_POD_STATS_FORMAT) {
-        "json" => print_indented(&reports, b"     "),
+        "json" => Ok(format::print_json_indented(&reports, b"     ")?),
         format => {
             let rows = reports
                 .iter()

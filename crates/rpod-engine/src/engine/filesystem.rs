@@ -277,16 +277,15 @@ impl Engine {
 
     /// `rpod unmount`: undo one `mount` (all of them with `force`); the root is unmounted
     /// once none is left and the container does not run. Returns whether it was unmounted.
+    /// A container that `mount` did not mount is left as it is, without an error, as
+    /// podman's `unmount` does.
     pub fn unmount(&self, name_or_id: &str, force: bool) -> Result<bool> {
         let found = self.lookup(name_or_id)?;
         let _lock = self.lock(found.id())?;
         let mut record = self.reload(found.id(), name_or_id)?;
         self.sync(&mut record)?;
         if record.state.user_mounts == 0 && !force {
-            return Err(EngineError::state(
-                record.id(),
-                format!("container {} is not mounted", record.id()),
-            ));
+            return Ok(false);
         }
         record.state.user_mounts = if force {
             0

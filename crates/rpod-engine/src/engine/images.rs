@@ -348,11 +348,11 @@ impl Engine {
         Ok(point)
     }
 
-    /// `image unmount`: undo an image's mount; whether it was mounted.
-    pub fn image_unmount(&self, name: &str) -> Result<bool> {
+    /// `image unmount`: undo an image's mount; the image's ID if it was mounted.
+    pub fn image_unmount(&self, name: &str) -> Result<Option<String>> {
         let _lock = self.image_lock()?;
         let record = image::resolve(&self.store, name)?;
-        self.unmount_image_locked(&record.id)
+        Ok(self.unmount_image_locked(&record.id)?.then_some(record.id))
     }
 
     fn unmount_image_locked(&self, id: &str) -> Result<bool> {
