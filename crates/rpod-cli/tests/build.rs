@@ -1105,6 +1105,40 @@ fn a_layer_given_twice_runs_and_copies_keep_root_and_nodes() {
     rpod.ok(&["image", "unmount", "twice"]);
 }
 
+/// A numeric USER the image does not know runs its RUN steps as that user, without the
+/// passwd and group entries `run` adds: they would be committed into the image (buildah's
+/// steps add none).
+#[test]
+fn a_numeric_user_leaves_the_images_account_files_alone() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nUSER 4321:4322\nRUN id -u > /tmp/uid\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    rpod.ok(&["build", "-q", "-t", "numeric", &ctx]);
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "numeric", "cat", "/tmp/uid"]),
+        "4321\n"
+    );
+    let changes = rpod.ok(&["diff", "numeric", "demo"]);
+    assert!(!changes.contains("/etc"), "{changes}");
+    let accounts = rpod.ok(&[
+        "run",
+        "--rm",
+        "-u",
+        "0",
+        "numeric",
+        "cat",
+        "/etc/passwd",
+        "/etc/group",
+    ]);
+    assert!(!accounts.contains("432"), "{accounts}");
+}
+
 /// `--layers` (the default): each step's image is kept and a build takes from the cache
 /// the steps it ran before with the same image, config, command or files; `--no-cache`
 /// and `--layers=false` run them all. The steps' images are intermediate (`images -a`),

@@ -1807,6 +1807,9 @@ impl Builder<'_> {
         options.image_volumes = ImageVolumes::Ignore;
         // A step's container is not checked (the base image's check is for its users).
         options.no_healthcheck = true;
+        // Nor given passwd and group entries for a numeric USER the image lacks (what `run`
+        // adds): they would be committed into the image, which buildah's steps never do.
+        options.no_passwd_entries = true;
         Ok(self.engine.create(options)?.id().to_string())
     }
 
