@@ -1105,37 +1105,51 @@ fn a_layer_given_twice_runs_and_copies_keep_root_and_nodes() {
     rpod.ok(&["image", "unmount", "twice"]);
 }
 
-/// A numeric USER the image does not know runs its RUN steps as that user, without the
-/// passwd and group entries `run` adds: they would be committed into the image (buildah's
-/// steps add none).
+/// RUN steps as buildah runs them: a numeric USER the image does not know without the
+/// passwd and group entries `run` adds (they would be committed into the image); a
+/// WORKDIR made with every missing directory the user's; the stage's VOLUMEs there, filled
+/// with the image's content, and what a step writes in them not committed.
 #[test]
-fn a_numeric_user_leaves_the_images_account_files_alone() {
+fn run_steps_leave_accounts_alone_and_volumes_out_and_make_the_workdir() {
     let rpod = Rpod::with_image("crun");
     let dir = rpod.dir.path().join("ctx");
     fs::create_dir_all(&dir).unwrap();
     fs::write(
         dir.join("Containerfile"),
-        "FROM demo\nUSER 4321:4322\nRUN id -u > /tmp/uid\n",
+        "FROM demo\n\
+         RUN mkdir /v && echo kept > /v/a\n\
+         VOLUME /v /nv\n\
+         USER 4321:4322\n\
+         WORKDIR /w1/w2\n\
+         RUN id -u > /tmp/uid\n\
+         USER 0\n\
+         RUN ls /v /nv > /tmp/volumes && echo lost > /v/b && echo lost > /nv/c \
+             && stat -c '%n %u:%g' /w1 /w1/w2 > /tmp/owners\n",
     )
     .unwrap();
     let ctx = dir.display().to_string();
-    rpod.ok(&["build", "-q", "-t", "numeric", &ctx]);
-    assert_eq!(
-        rpod.ok(&["run", "--rm", "numeric", "cat", "/tmp/uid"]),
-        "4321\n"
-    );
-    let changes = rpod.ok(&["diff", "numeric", "demo"]);
+    rpod.ok(&["build", "-q", "-t", "steps", &ctx]);
+    let cat = |path: &str| {
+        rpod.ok(&[
+            "run",
+            "--rm",
+            "--image-volume",
+            "ignore",
+            "steps",
+            "sh",
+            "-c",
+            &format!("cat {path}"),
+        ])
+    };
+    assert_eq!(cat("/tmp/uid"), "4321\n");
+    assert_eq!(cat("/tmp/volumes"), "/nv:\n\n/v:\na\n");
+    assert_eq!(cat("/tmp/owners"), "/w1 4321:4322\n/w1/w2 4321:4322\n");
+    // The volumes' files are the image's: the steps' writes are gone; the one the image
+    // did not have is there, empty, as buildah commits it.
+    assert_eq!(cat("/v/*; ls /nv"), "kept\n");
+    let changes = rpod.ok(&["diff", "steps", "demo"]);
     assert!(!changes.contains("/etc"), "{changes}");
-    let accounts = rpod.ok(&[
-        "run",
-        "--rm",
-        "-u",
-        "0",
-        "numeric",
-        "cat",
-        "/etc/passwd",
-        "/etc/group",
-    ]);
+    let accounts = cat("/etc/passwd /etc/group");
     assert!(!accounts.contains("432"), "{accounts}");
 }
 

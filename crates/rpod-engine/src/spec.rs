@@ -247,8 +247,9 @@ pub fn resolve_owner(rootfs: &Path, spec: &str) -> Result<(u32, u32)> {
 /// The working directory: one that exists in the image must be a directory; a missing one
 /// is refused when it was given and must exist (podman's `--workdir`), else made, as podman
 /// does, mode 0755 and owned by the container's user (left to the runtime it would get
-/// rpod's private umask); directories above it that were missing too are its root's. One
-/// on a mount is left to the runtime. Resolved inside the container's root. `owner` and
+/// rpod's private umask); directories above it that were missing too are its root's (the
+/// user's in a build's RUN step, as buildah makes them). One on a mount is left to the
+/// runtime. Resolved inside the container's root. `owner` and
 /// `root` are the user's and root's IDs on the host (mapped, for a container with a user
 /// namespace).
 pub fn prepare_workdir(
@@ -289,7 +290,12 @@ pub fn prepare_workdir(
         Ok(None) => {
             // A path through a symlink of the image is left to the runtime, which resolves
             // it inside the container.
-            let made = match tree.dir_owned_by(path, root) {
+            let parents = if record.config.build_step {
+                owner
+            } else {
+                root
+            };
+            let made = match tree.dir_owned_by(path, parents) {
                 Err(crate::confined::ConfinedError::Io { path, source, .. }) => {
                     return Err(EngineError::io(
                         "making the working directory",

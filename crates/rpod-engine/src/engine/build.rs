@@ -1785,6 +1785,20 @@ impl Builder<'_> {
             Some(run) => {
                 let mut options = self.options.step_template.clone();
                 options.mounts.extend(run.mounts);
+                // The stage's VOLUMEs are new anonymous volumes, filled with the image's
+                // content and removed with the step: a RUN step finds them, and what it
+                // writes in them is not committed, as Docker's and buildah's.
+                for path in stage.config.volumes().iter().flatten() {
+                    let volume = crate::mounts::anonymous_volume(path, &[])
+                        .map_err(|e| EngineError::InvalidArg(format!("VOLUME {path}: {e}")))?;
+                    if !options
+                        .mounts
+                        .iter()
+                        .any(|m| m.destination == volume.destination)
+                    {
+                        options.mounts.push(volume);
+                    }
+                }
                 crate::mounts::validate(&options.mounts)?;
                 options.network = run.network.or(options.network);
                 options.entrypoint = Some(run.argv);

@@ -123,6 +123,9 @@ impl Engine {
                     .config
                     .mounts
                     .iter()
+                    // A build step's VOLUME is the image's: its directory is committed
+                    // (what the step wrote in it is the volume's, not the layer's).
+                    .filter(|m| !(record.config.build_step && m.anonymous))
                     .map(|m| PathBuf::from(m.destination.trim_start_matches('/'))),
             )
             .collect();
