@@ -1275,6 +1275,94 @@ fn build_cache_takes_steps_that_are_the_same_and_rmi_takes_their_images() {
     assert_eq!(rpod.ok(&["images", "-aq"]), "");
 }
 
+/// A source that is a link is followed inside where it is (the context, an image's root)
+/// and never on the host: COPY and COPY --from copy what it leads to under its own name, as
+/// Docker's and buildah's; a bind mount of one (the host's kernel would follow it) binds
+/// what it leads to inside, so a link to a host file shows nothing of the host's.
+#[test]
+fn links_among_sources_are_followed_inside_the_context_and_the_image_only() {
+    let rpod = Rpod::with_image("crun");
+    // A host file no build may read.
+    let secret = rpod.dir.path().join("host-secret");
+    fs::write(&secret, "host-only-secret\n").unwrap();
+    let secret = secret.display().to_string();
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(dir.join("data/sub")).unwrap();
+    fs::write(dir.join("data/f"), "context data\n").unwrap();
+    fs::write(dir.join("data/sub/inner"), "inner\n").unwrap();
+    symlink("data/f", dir.join("rel")).unwrap();
+    symlink("/data/f", dir.join("abs")).unwrap();
+    symlink("data/sub", dir.join("dirlink")).unwrap();
+    symlink(&secret, dir.join("outside")).unwrap();
+    let ctx = dir.display().to_string();
+    let build = |file: &str, text: &str| {
+        fs::write(dir.join(file), text).unwrap();
+        let path = dir.join(file).display().to_string();
+        rpod.run(&["build", "--no-cache", "-f", &path, "-t", "links", &ctx])
+    };
+    let ok = |out: std::process::Output| {
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{out:?}");
+        assert!(!text.contains("host-only-secret"), "{text}");
+        text
+    };
+    let out = ok(build(
+        "Containerfile.copy",
+        "FROM demo\nCOPY rel /one\nCOPY abs dirlink /two/\nCOPY dirlink /three\n\
+         RUN stat -c '%n %F' /one /two/abs /two/inner /three/inner && cat /one /two/abs\n",
+    ));
+    assert!(
+        out.contains(
+            "/one regular file\n/two/abs regular file\n/two/inner regular file\n\
+             /three/inner regular file\ncontext data\ncontext data\n"
+        ),
+        "{out}"
+    );
+    // The link to the host's file leads to nothing in the context.
+    for text in [
+        "FROM demo\nCOPY outside /x\n",
+        "FROM demo\nRUN --mount=type=bind,source=outside,target=/x cat /x\n",
+    ] {
+        let out = build("Containerfile.out", text);
+        let all = format!("{out:?}");
+        assert!(!out.status.success(), "{text}: {all}");
+        assert!(!all.contains("host-only-secret"), "{text}: {all}");
+        assert!(
+            all.contains("not followed inside the build context"),
+            "{all}"
+        );
+    }
+    ok(build(
+        "Containerfile.bind",
+        "FROM demo\nRUN --mount=type=bind,source=abs,target=/x grep -qx 'context data' /x\n",
+    ));
+    // An image's links: followed in its root, for COPY --from and a bind from a stage.
+    let stage = format!(
+        "FROM demo AS links\nRUN ln -s /bin/busybox /bb && ln -s {secret} /leak\nFROM demo\n"
+    );
+    let out = ok(build(
+        "Containerfile.from",
+        &format!(
+            "{stage}COPY --from=links /bb /x\nCOPY --from=links /bb /into/\n\
+             RUN --mount=type=bind,from=links,source=/bb,target=/b stat -c '%n %F' /x /into/bb /b\n"
+        ),
+    ));
+    assert!(
+        out.contains("/x regular file\n/into/bb regular file\n/b regular file\n"),
+        "{out}"
+    );
+    for step in [
+        "COPY --from=links /leak /x",
+        "RUN --mount=type=bind,from=links,source=/leak,target=/x cat /x",
+    ] {
+        let out = build("Containerfile.leak", &format!("{stage}{step}\n"));
+        let all = format!("{out:?}");
+        assert!(!out.status.success(), "{step}: {all}");
+        assert!(!all.contains("host-only-secret"), "{step}: {all}");
+        assert!(all.contains("the image does not have"), "{step}: {all}");
+    }
+}
+
 /// `RUN --mount`: the context's files (read-only, or a writable copy), another stage's,
 /// a cache directory kept between builds, a tmpfs, secrets; none of it, nor its mount
 /// point, is in the image; `RUN --network`.

@@ -2243,7 +2243,10 @@ impl Builder<'_> {
             )
         };
         self.make_dirs(container, &parent, how)?;
-        for path in paths {
+        for named_path in paths {
+            // A source that is a link is what it leads to (inside the context), under its
+            // own name, as Docker's and buildah's COPY take it.
+            let path = context.followed(&named_path)?;
             let meta = path
                 .symlink_metadata()
                 .map_err(|e| EngineError::io("reading", &path, e))?;
@@ -2274,7 +2277,7 @@ impl Builder<'_> {
             } else {
                 let name = match &file_name {
                     Some(name) => name.clone(),
-                    None => path
+                    None => named_path
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default(),
@@ -2311,6 +2314,31 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// `named`, a path in the root of the step container `container`, with a link at its
+    /// end followed inside that root (as `cp` resolves it): the path and what is there.
+    fn followed_in_image(&self, container: &str, named: &str) -> Result<(String, PathStat)> {
+        let path = self
+            .engine
+            .stat_container_path(container, named)?
+            .link_target;
+        let stat = self
+            .engine
+            .stat_container_path(container, &path)
+            .map_err(|e| match path == named {
+                true => e,
+                false => EngineError::InvalidArg(format!(
+                    "{named}: a link to {path}, which the image does not have"
+                )),
+            })?;
+        // `cp` leaves a link that leads nowhere in the root as it is.
+        if stat.mode & libc::S_IFMT == libc::S_IFLNK {
+            return Err(EngineError::InvalidArg(format!(
+                "{named}: a link to something the image does not have"
+            )));
+        }
+        Ok((path, stat))
+    }
+
     fn copy_from_image(
         &mut self,
         container: &str,
@@ -2330,24 +2358,28 @@ impl Builder<'_> {
                 parent_of(dest)
             };
             self.make_dirs(container, &parent, how)?;
-            for path in sources {
-                let path = if path.starts_with('/') {
-                    path.clone()
+            for named in sources {
+                let named = if named.starts_with('/') {
+                    named.clone()
                 } else {
-                    format!("/{path}")
+                    format!("/{named}")
                 };
-                let mode = self.engine.stat_container_path(&source, &path)?.mode;
-                let is_dir = mode & libc::S_IFMT == libc::S_IFDIR;
+                // A source that is a link is what it leads to inside the image's root,
+                // under its own name, as Docker's and buildah's COPY take it.
+                let (path, stat) = self.followed_in_image(&source, &named)?;
+                let is_dir = stat.mode & libc::S_IFMT == libc::S_IFDIR;
                 if is_dir {
                     self.make_dirs(container, dest, how)?;
                     let contents = format!("{}/.", path.trim_end_matches('/'));
                     self.engine
                         .copy_between_containers_as(&source, &contents, container, dest, how)?;
                 } else {
-                    let target = if into_dir {
-                        format!("{}/", dest.trim_end_matches('/'))
-                    } else {
-                        dest.to_string()
+                    let target = match (into_dir, Path::new(&named).file_name()) {
+                        (true, Some(name)) => {
+                            format!("{}/{}", dest.trim_end_matches('/'), name.to_string_lossy())
+                        }
+                        (true, None) => format!("{}/", dest.trim_end_matches('/')),
+                        (false, _) => dest.to_string(),
                     };
                     self.engine
                         .copy_between_containers_as(&source, &path, container, &target, how)?;

@@ -1,7 +1,8 @@
 //! A build context: the directory COPY, ADD and `RUN --mount=type=bind` take files from
 //! (the main one, or one `--build-context NAME=DIR` names), with the ignore file that
 //! leaves paths out. Its files are hostile input: a source outside it or reached through a
-//! link is refused, links inside are copied as links, never followed.
+//! link is refused, a source that is a link is followed inside it only, links inside a
+//! copied directory are copied as links, never followed.
 
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
@@ -137,6 +138,65 @@ impl ContextDir {
         Ok(found)
     }
 
+    /// `path`, a path of the context, with a link at its end followed as if the context
+    /// were `/` (an absolute target is a path of the context, `..` stops at its top), as
+    /// Docker's and buildah's COPY take a source that is a link; anything else as it is.
+    /// The kernel resolves it (`RESOLVE_IN_ROOT`), so no target, however written, leads
+    /// out of the context: a link to `/etc/shadow` is the context's `etc/shadow`. A target
+    /// the ignore file leaves out is refused, as a source that is left out.
+    pub fn followed(&self, path: &Path) -> Result<PathBuf> {
+        use rustix::fs::{Mode, OFlags, ResolveFlags};
+        use std::os::fd::AsRawFd;
+        let meta = path
+            .symlink_metadata()
+            .map_err(|e| EngineError::io("reading", path, e))?;
+        if !meta.file_type().is_symlink() {
+            return Ok(path.to_path_buf());
+        }
+        let relative = path.strip_prefix(&self.root).map_err(|_| {
+            EngineError::InvalidArg(format!("{}: not in the build context", path.display()))
+        })?;
+        let top = fs::File::open(&self.root)
+            .map_err(|e| EngineError::io("opening the build context", &self.root, e))?;
+        let target = crate::confined::openat2(
+            &top,
+            relative,
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        )
+        .map_err(|e| {
+            let link = fs::read_link(path).unwrap_or_default();
+            EngineError::InvalidArg(format!(
+                "{}: the link to {} is not followed inside the build context: {e}",
+                relative.display(),
+                link.display()
+            ))
+        })?;
+        // The descriptor's own name: where the walk ended, inside the context.
+        let proc_link = format!("/proc/self/fd/{}", target.as_raw_fd());
+        let resolved =
+            fs::read_link(&proc_link).map_err(|e| EngineError::io("reading", path, e))?;
+        let inside = resolved.strip_prefix(&self.root).map_err(|_| {
+            EngineError::InvalidArg(format!(
+                "{}: its link leads to {}, outside the build context",
+                relative.display(),
+                resolved.display()
+            ))
+        })?;
+        let target_meta = resolved
+            .symlink_metadata()
+            .map_err(|e| EngineError::io("reading", &resolved, e))?;
+        if !target_meta.is_dir() && self.ignore.excludes(inside) {
+            return Err(EngineError::InvalidArg(format!(
+                "{}: its link leads to {}, which the context's ignore file leaves out",
+                relative.display(),
+                inside.display()
+            )));
+        }
+        Ok(resolved)
+    }
+
     /// The digest of what COPY would take from the context's `paths`: names, kinds,
     /// permissions, link targets and contents, what the ignore file leaves out left out
     /// as `tar` leaves it out. Owners and times are not in it (COPY makes root's
@@ -147,7 +207,10 @@ impl ContextDir {
         use std::os::unix::fs::PermissionsExt;
         let mut hasher = sha2::Sha256::new();
         for path in paths {
-            let mut pending = vec![path.clone()];
+            // A link's name (the copy's) and what it leads to (what is copied).
+            let named = path.strip_prefix(&self.root).unwrap_or(path);
+            hasher.update(named.as_os_str().as_bytes());
+            let mut pending = vec![self.followed(path)?];
             while let Some(source) = pending.pop() {
                 let err = |e: std::io::Error| EngineError::io("reading", &source, e);
                 let meta = source.symlink_metadata().map_err(err)?;

@@ -362,6 +362,20 @@ fn resolve_in_root(root: &std::path::Path, path: &str) -> Result<std::path::Path
     Ok(resolved)
 }
 
+/// A bind's source is never a link: the runtime would follow it on the host, wherever it
+/// leads (the sources are copies of hostile files: the context's, an image's).
+fn refuse_link(copy: &std::path::Path, source: &str) -> Result<()> {
+    let meta = copy
+        .symlink_metadata()
+        .map_err(|e| EngineError::io("reading", copy, e))?;
+    if meta.file_type().is_symlink() {
+        return Err(EngineError::InvalidArg(format!(
+            "source={source}: a link is not bound"
+        )));
+    }
+    Ok(())
+}
+
 fn mount_error(instruction: &Instruction, what: impl std::fmt::Display) -> EngineError {
     step_error(instruction, format!("--mount: {what}"))
 }
@@ -410,6 +424,9 @@ impl Builder<'_> {
                     let path = paths.into_iter().next().ok_or_else(|| {
                         mount_error(instruction, format!("{source}: not in the context"))
                     })?;
+                    // A link is followed inside the context: bound as it is, the host
+                    // would follow it (a link to /etc/shadow would be the host's).
+                    let path = context.followed(&path)?;
                     let key =
                         serde_json::json!({ "named": named, "context": digest, "source": source });
                     (BindFrom::Context(named, path), key)
@@ -566,6 +583,7 @@ impl Builder<'_> {
             false,
             &space,
         )?;
+        refuse_link(&copy, &path.display().to_string())?;
         Ok((scratch, copy))
     }
 
@@ -582,8 +600,10 @@ impl Builder<'_> {
             None,
         )?;
         let copied = (|| -> Result<std::path::PathBuf> {
-            let path = format!("/{}", source.trim_start_matches('/'));
-            let stat = self.engine.stat_container_path(&container, &path)?;
+            let named = format!("/{}", source.trim_start_matches('/'));
+            // A link is followed inside the image's root: copied as a link, the runtime's
+            // bind would follow it on the host.
+            let (path, stat) = self.followed_in_image(&container, &named)?;
             if stat.mode & libc::S_IFMT == libc::S_IFDIR {
                 let contents = format!("{}/.", path.trim_end_matches('/'));
                 self.engine
@@ -596,7 +616,9 @@ impl Builder<'_> {
             }
         })();
         self.remove_container(&container);
-        Ok((scratch, copied?))
+        let copied = copied?;
+        refuse_link(&copied, source)?;
+        Ok((scratch, copied))
     }
 
     /// `source` in the root of `image` that cache mounts with that `from=` show for the
