@@ -7,8 +7,34 @@ use gtmpl::{Context, Template};
 use gtmpl_value::{FuncError, Number, Value};
 use serde_json::Value as Json;
 
+/// Fields that are maps in podman's and Docker's Go types. A key a map lacks is `<no value>`
+/// in a Go template (`{{.Labels.app}}` of a container without that label), where a
+/// struct's missing field is an error (`{{.Nmae}}`); the template engine draws the same
+/// line between its maps and its objects.
+const GO_MAP_FIELDS: &[&str] = &[
+    "Labels",
+    "Annotations",
+    "Attributes",
+    "Options",
+    "DriverOpts",
+    "Sysctls",
+    "Tmpfs",
+    "StorageOpt",
+    "ExposedPorts",
+    "Volumes",
+    "Networks",
+    "Ports",
+    "PortBindings",
+];
+
 /// JSON → template value.
 pub fn to_value(json: &Json) -> Value {
+    value_of(json, false)
+}
+
+/// `json` as a template value; `go_map` when it is the value of one of [`GO_MAP_FIELDS`].
+/// (A `null` one stays nothing, which `json` prints as podman prints a nil map: `null`.)
+fn value_of(json: &Json, go_map: bool) -> Value {
     match json {
         Json::Null => Value::Nil,
         Json::Bool(b) => Value::Bool(*b),
@@ -23,9 +49,15 @@ pub fn to_value(json: &Json) -> Value {
         }
         Json::String(s) => Value::String(s.clone()),
         Json::Array(items) => Value::Array(items.iter().map(to_value).collect()),
-        Json::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), to_value(v))).collect())
+        // A map's keys are data (a label named `Labels` is no field), its values not maps.
+        Json::Object(map) if go_map => {
+            Value::Map(map.iter().map(|(k, v)| (k.clone(), to_value(v))).collect())
         }
+        Json::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), value_of(v, GO_MAP_FIELDS.contains(&k.as_str()))))
+                .collect(),
+        ),
     }
 }
 
@@ -233,6 +265,23 @@ fn sorted_range(action: &Action) -> Option<String> {
         ),
         _ => return None,
     })
+}
+
+/// `len`: gtmpl's, which does not count a map's entries.
+fn len_func(args: &[Value]) -> std::result::Result<Value, FuncError> {
+    match args {
+        [Value::Map(map)] => Ok(Value::from(map.len() as u64)),
+        _ => gtmpl::funcs::len(args),
+    }
+}
+
+/// `index`: gtmpl's, but a key a map lacks is the empty string, as Go's `index` gives a
+/// map's zero value (`{{index .Labels "app"}}` of a container without it prints nothing).
+fn index_func(args: &[Value]) -> std::result::Result<Value, FuncError> {
+    match gtmpl::funcs::index(args)? {
+        Value::NoValue => Ok(Value::String(String::new())),
+        found => Ok(found),
+    }
 }
 
 /// `printf` as Go's: strings, lists, maps and booleans under `%s` and `%v` right-aligned
@@ -560,6 +609,8 @@ impl Format {
             ("rangepairs", range_pairs_func as gtmpl_value::Func),
             ("rangevalues", range_values_func as gtmpl_value::Func),
             ("printf", printf_func as gtmpl_value::Func),
+            ("index", index_func as gtmpl_value::Func),
+            ("len", len_func as gtmpl_value::Func),
         ]);
         template
             .parse(wrap_bare_fields(&sort_ranges(&body)))
@@ -821,6 +872,56 @@ mod tests {
             "map[Pid:42 Status:running]\n"
         );
         assert_eq!(render("{{- .Id -}}", item), "abc\n");
+    }
+
+    /// A key a map lacks is `<no value>` (and `index` of it empty), as in Go's templates;
+    /// a struct's missing field is still an error.
+    #[test]
+    fn maps_answer_missing_keys_and_structs_refuse_missing_fields() {
+        let item = json!({
+            "Config": {"Labels": {"app": "web", "Labels": "data"}, "Annotations": {}},
+            "Name": "x"
+        });
+        assert_eq!(
+            render(
+                "{{.Config.Labels.app}}|{{.Config.Labels.nokey}}|{{.Config.Labels.Labels}}",
+                item.clone()
+            ),
+            "web|<no value>|data\n"
+        );
+        assert_eq!(
+            render(
+                "{{index .Config.Labels \"nokey\"}}|{{index .Config.Labels \"app\"}}",
+                item.clone()
+            ),
+            "|web\n"
+        );
+        assert_eq!(
+            render(
+                "{{.Config.Annotations.a}}|{{.Config.Annotations}}",
+                item.clone()
+            ),
+            "<no value>|map[]\n"
+        );
+        assert_eq!(
+            render(
+                "{{len .Config.Labels}} {{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}}",
+                item.clone()
+            ),
+            "2 Labels=data;app=web;\n"
+        );
+        assert_eq!(
+            render("{{json .Config.Labels}}", item.clone()),
+            "{\"Labels\":\"data\",\"app\":\"web\"}\n"
+        );
+        let typo = Format::parse("{{.Config.Lables}}", &upper_header)
+            .unwrap()
+            .render_all(std::slice::from_ref(&item));
+        assert!(typo.is_err(), "{typo:?}");
+        assert!(Format::parse("{{.Nmae}}", &upper_header)
+            .unwrap()
+            .render_all(&[item])
+            .is_err());
     }
 
     #[test]

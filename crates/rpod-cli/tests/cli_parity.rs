@@ -228,6 +228,26 @@ fn run_flags_for_scripts() {
         ),
         "db front"
     );
+    // A label the container lacks is Go's `<no value>` (a map's answer), not an error;
+    // `index` of it is empty; the same in ps.
+    assert_eq!(
+        rpod.inspect(
+            "labelled",
+            "{{.Config.Labels.nokey}}|{{index .Config.Labels \"nokey\"}}|"
+        ),
+        "<no value>||"
+    );
+    assert_eq!(
+        rpod.ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            "name=labelled",
+            "--format",
+            "{{.Labels.nokey}} {{.Labels.tier}}"
+        ]),
+        "<no value> front\n"
+    );
     let out = rpod
         .command(&[
             "run",
