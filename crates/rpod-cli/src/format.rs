@@ -477,6 +477,78 @@ fn truncate_func(args: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::String(text_of(text).chars().take(count).collect()))
 }
 
+/// `slice X [FROM [TO]]`, Go's: part of a text (by bytes, as Go's) or of a list,
+/// `{{slice .ID 0 12}}`; out of range or not on a character's boundary is an error.
+fn slice_func(args: &[Value]) -> Result<Value, FuncError> {
+    let Some((item, bounds)) = args.split_first() else {
+        return Err(FuncError::AtLeastXArgs("slice".into(), 1));
+    };
+    if bounds.len() > 2 {
+        return Err(FuncError::Generic(
+            "slice: at most two indexes for a text or a list".into(),
+        ));
+    }
+    let bounds = bounds
+        .iter()
+        .map(|b| count_arg("slice", b))
+        .collect::<Result<Vec<_>, _>>()?;
+    let range = |len: usize| -> Result<std::ops::Range<usize>, FuncError> {
+        let from = bounds.first().copied().unwrap_or(0);
+        let to = bounds.get(1).copied().unwrap_or(len);
+        match from <= to && to <= len {
+            true => Ok(from..to),
+            false => Err(FuncError::Generic(format!(
+                "slice: index out of range: [{from}:{to}] of {len}"
+            ))),
+        }
+    };
+    match item {
+        Value::String(text) => text
+            .get(range(text.len())?)
+            .map(|part| Value::String(part.to_string()))
+            .ok_or_else(|| FuncError::Generic("slice: not on a character's boundary".into())),
+        Value::Array(items) => Ok(Value::Array(items[range(items.len())?].to_vec())),
+        other => Err(FuncError::Generic(format!(
+            "slice: can't slice {}",
+            value_kind(other)
+        ))),
+    }
+}
+
+/// `html TEXT`, Go's: the text with `&`, `<`, `>`, `"` and `'` escaped for HTML.
+fn html_func(args: &[Value]) -> Result<Value, FuncError> {
+    let text: String = args.iter().map(text_of).collect();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&#34;"),
+            '\'' => out.push_str("&#39;"),
+            '\0' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    Ok(Value::String(out))
+}
+
+/// `urlquery TEXT`, Go's: the text escaped for a URL's query (a space is `+`).
+fn urlquery_func(args: &[Value]) -> Result<Value, FuncError> {
+    let text: String = args.iter().map(text_of).collect();
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            b' ' => out.push('+'),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    Ok(Value::String(out))
+}
+
 /// `split TEXT SEPARATOR`: a list.
 fn split_func(args: &[Value]) -> Result<Value, FuncError> {
     let [text, separator] = args else {
@@ -611,6 +683,9 @@ impl Format {
             ("printf", printf_func as gtmpl_value::Func),
             ("index", index_func as gtmpl_value::Func),
             ("len", len_func as gtmpl_value::Func),
+            ("slice", slice_func as gtmpl_value::Func),
+            ("html", html_func as gtmpl_value::Func),
+            ("urlquery", urlquery_func as gtmpl_value::Func),
         ]);
         template
             .parse(wrap_bare_fields(&sort_ranges(&body)))
@@ -922,6 +997,35 @@ mod tests {
             .unwrap()
             .render_all(&[item])
             .is_err());
+    }
+
+    /// Go's `slice`, `html` and `urlquery`.
+    #[test]
+    fn go_functions_slice_html_and_urlquery() {
+        assert_eq!(
+            render(
+                "{{slice .Name 0 1}}|{{slice .Name 1}}|{{join (slice .List 1 2) \",\"}}|{{len (slice .List)}}",
+                json!({"Name": "xyz", "List": ["a", "b", "c"]})
+            ),
+            "x|yz|b|3\n"
+        );
+        assert_eq!(
+            render(
+                "{{html .Name}}|{{urlquery .Name}}",
+                json!({"Name": "<a href=\"x\">'&' é/?</a>"})
+            ),
+            "&lt;a href=&#34;x&#34;&gt;&#39;&amp;&#39; é/?&lt;/a&gt;|%3Ca+href%3D%22x%22%3E%27%26%27+%C3%A9%2F%3F%3C%2Fa%3E\n"
+        );
+        for bad in [
+            "{{slice .Name 2 1}}",
+            "{{slice .Name 0 9}}",
+            "{{slice .Name 0 1 2}}",
+        ] {
+            let out = Format::parse(bad, &upper_header)
+                .unwrap()
+                .render_all(&[json!({"Name": "xyz"})]);
+            assert!(out.is_err(), "{bad}: {out:?}");
+        }
     }
 
     #[test]
