@@ -25,6 +25,10 @@ const GO_MAP_FIELDS: &[&str] = &[
     "Networks",
     "Ports",
     "PortBindings",
+    "IPAMOptions",
+    "Data",
+    "GraphOptions",
+    "GraphStatus",
 ];
 
 /// JSON → template value.
