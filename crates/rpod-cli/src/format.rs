@@ -540,17 +540,7 @@ fn html_func(args: &[Value]) -> Result<Value, FuncError> {
 /// `urlquery TEXT`, Go's: the text escaped for a URL's query (a space is `+`).
 fn urlquery_func(args: &[Value]) -> Result<Value, FuncError> {
     let text: String = args.iter().map(text_of).collect();
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            b' ' => out.push('+'),
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    Ok(Value::String(out))
+    Ok(Value::String(rpod_engine::logs::query_escape(&text)))
 }
 
 /// `split TEXT SEPARATOR`: a list.

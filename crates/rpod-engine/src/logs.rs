@@ -272,8 +272,8 @@ impl LogAttributes {
 
 /// Go's `url.QueryEscape`, whose output Docker's clients see: letters, digits and `-_.~`
 /// kept, a space as `+`, every other byte as `%XX`. Written here because the form
-/// encoding of the `url` crates keeps `*` and escapes `~`.
-fn query_escape(text: &str) -> String {
+/// encoding of the `url` crates keeps `*` and escapes `~`. (Templates' `urlquery` too.)
+pub fn query_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         match byte {
