@@ -72,10 +72,10 @@ pub use engine::checkpoint::{
 };
 pub use engine::successfully_tagged;
 pub use engine::{
-    file_in_context, parse_build_network, parse_build_timestamp, parse_cache_repository,
-    parse_kube_log_driver, parse_secret_flag, parse_ssh_flag, BuildContext, BuildOptions,
-    BuildPull, BuildSecret, CloneOptions, CommitOptions, CopyInto, CreateOptions, Engine,
-    EngineOptions, ExecReattached, ExecRequest, ExecStarted, FetchedContext, HealthRun,
+    containerfile_in_local_context, file_in_context, parse_build_network, parse_build_timestamp,
+    parse_cache_repository, parse_kube_log_driver, parse_secret_flag, parse_ssh_flag, BuildContext,
+    BuildOptions, BuildPull, BuildSecret, CloneOptions, CommitOptions, CopyInto, CreateOptions,
+    Engine, EngineOptions, ExecReattached, ExecRequest, ExecStarted, FetchedContext, HealthRun,
     HistoryStep, HostSource, ImageRemoval, ImageVolumes, LocalSource, MigrateReport, PathStat,
     PlayOptions, PlayReport, PlayedPod, PodCloneOptions, PodNetworkSettings, PodOptions,
     PodSettings, PodView, RemoteContext, RemoveOptions, RuntimeMaker, Squash, SshSource,

@@ -231,9 +231,12 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
         (None, None) => {
             let mut found = None;
             for name in ["Containerfile", "Dockerfile"] {
-                let path = in_context(name)?;
-                if path.is_file() {
-                    found = Some(path);
+                let path = match &fetched {
+                    Some(_) => Some(in_context(name)?).filter(|path| path.is_file()),
+                    None => rpod_engine::containerfile_in_local_context(&context, name)?,
+                };
+                if path.is_some() {
+                    found = path;
                     break;
                 }
             }

@@ -23,7 +23,7 @@ mod remote;
 mod ssh_agent;
 mod step_settings;
 pub use mounts::{parse_secret_flag, parse_ssh_flag, BuildSecret, SshSource};
-pub use remote::{file_in_context, FetchedContext, RemoteContext};
+pub use remote::{containerfile_in_local_context, file_in_context, FetchedContext, RemoteContext};
 pub use step_settings::StepSettings;
 
 /// What `build` builds.

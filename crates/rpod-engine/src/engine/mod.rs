@@ -49,9 +49,9 @@ pub use wait::{WaitBegun, WaitCondition, WaitOptions, WaitOutcome};
 
 pub use build::successfully_tagged;
 pub use build::{
-    file_in_context, parse_build_network, parse_build_timestamp, parse_cache_repository,
-    parse_secret_flag, parse_ssh_flag, BuildContext, BuildOptions, BuildPull, BuildSecret,
-    FetchedContext, RemoteContext, Squash, SshSource, StepSettings,
+    containerfile_in_local_context, file_in_context, parse_build_network, parse_build_timestamp,
+    parse_cache_repository, parse_secret_flag, parse_ssh_flag, BuildContext, BuildOptions,
+    BuildPull, BuildSecret, FetchedContext, RemoteContext, Squash, SshSource, StepSettings,
 };
 pub use clone::{CloneOptions, PodCloneOptions, PodNetworkSettings, PodSettings};
 pub use images::{HistoryStep, ImageRemoval, LocalSource};

@@ -121,6 +121,39 @@ pub struct FetchedContext {
     pub containerfile: Option<PathBuf>,
 }
 
+/// The regular file `name` at the top of a local context `dir` (the default
+/// Containerfile), a link there followed inside the context only, as if it were `/`:
+/// `Dockerfile -> docker/Dockerfile.prod` is that file of the context, a link to
+/// `/etc/shadow` the context's `etc/shadow`, never the host's (a cloned repository is not
+/// the caller's; its Containerfile's text shows in errors). `None` when there is none.
+pub fn containerfile_in_local_context(dir: &Path, name: &str) -> Result<Option<PathBuf>> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
+    use std::os::fd::AsRawFd;
+    let top = std::fs::File::open(dir)
+        .map_err(|e| EngineError::io("opening the build context", dir, e))?;
+    let found = match crate::confined::openat2(
+        &top,
+        name,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    ) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOENT) | Err(rustix::io::Errno::NOTDIR) => return Ok(None),
+        Err(e) => return Err(EngineError::io("opening", dir.join(name), e.into())),
+    };
+    let stat = rustix::fs::fstat(&found)
+        .map_err(|e| EngineError::io("inspecting", dir.join(name), e.into()))?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
+        return Ok(None);
+    }
+    // The descriptor's own name: where the walk ended, inside the context.
+    let proc_link = format!("/proc/self/fd/{}", found.as_raw_fd());
+    std::fs::read_link(&proc_link)
+        .map(Some)
+        .map_err(|e| EngineError::io("reading", dir.join(name), e))
+}
+
 /// The file `relative` in the context `dir`, reached without a link (the context is not
 /// the caller's: a link could lead to any of the host's files). `relative` must stay
 /// inside.
@@ -603,6 +636,38 @@ mod tests {
         for bad in ["etc/passwd", "Dockerfile", "../x", "/etc/passwd"] {
             assert!(file_in_context(dir.path(), bad).is_err(), "{bad}");
         }
+    }
+
+    /// A local context's default Containerfile: a link followed inside the context only.
+    #[test]
+    fn a_local_containerfile_link_is_followed_inside_the_context_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(top.join("docker")).unwrap();
+        std::fs::write(top.join("docker/Dockerfile.prod"), "FROM demo\n").unwrap();
+        std::os::unix::fs::symlink("docker/Dockerfile.prod", top.join("Dockerfile")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", top.join("Containerfile")).unwrap();
+        assert_eq!(
+            containerfile_in_local_context(&top, "Dockerfile").unwrap(),
+            Some(top.join("docker/Dockerfile.prod"))
+        );
+        // The host's /etc/passwd is not the context's: none there.
+        assert_eq!(
+            containerfile_in_local_context(&top, "Containerfile").unwrap(),
+            None
+        );
+        std::fs::create_dir(top.join("etc")).unwrap();
+        std::fs::write(top.join("etc/passwd"), "FROM demo\n").unwrap();
+        assert_eq!(
+            containerfile_in_local_context(&top, "Containerfile").unwrap(),
+            Some(top.join("etc/passwd"))
+        );
+        // Missing, or a directory: none.
+        assert_eq!(containerfile_in_local_context(&top, "Nope").unwrap(), None);
+        assert_eq!(
+            containerfile_in_local_context(&top, "docker").unwrap(),
+            None
+        );
     }
 
     fn shell(script: &str) -> Command {
