@@ -45,6 +45,46 @@ pub fn openat2<P: rustix::path::Arg + Copy>(
     }
 }
 
+/// `rel` resolved inside the tree `root` as if it were `/` (`RESOLVE_IN_ROOT`: links
+/// followed, none leading out, `..` stopping at the top): the host path where the walk
+/// ended, as the kernel names the descriptor it opened (no link left in it), and what is
+/// there. For a path that must be handed on by name (a bind's source, a file to read):
+/// the name is only as good as the tree is still when it is used.
+pub fn path_in_root(root: &Path, rel: &Path) -> io::Result<(PathBuf, rfs::Stat)> {
+    let top = rfs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    let found = openat2(
+        &top,
+        rel,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )?;
+    let stat = rfs::fstat(&found)?;
+    let resolved = std::fs::read_link(format!("/proc/self/fd/{}", found.as_raw_fd()))?;
+    // The kernel kept the walk inside; a name that says otherwise is not handed on.
+    let top_path = std::fs::canonicalize(root)?;
+    if !resolved.starts_with(&top_path) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "resolves to {}, outside {}",
+                resolved.display(),
+                top_path.display()
+            ),
+        ));
+    }
+    Ok((resolved, stat))
+}
+
 /// Why a path inside the tree could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfinedError {
@@ -501,6 +541,27 @@ mod tests {
     use super::*;
     use std::fs;
     use std::os::unix::fs::symlink;
+
+    /// Links are followed as if the tree were `/`: never out of it.
+    #[test]
+    fn path_in_root_follows_links_inside_the_tree_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = fs::canonicalize(dir.path()).unwrap();
+        fs::create_dir_all(top.join("etc")).unwrap();
+        fs::write(top.join("etc/hostname"), "inside\n").unwrap();
+        symlink("/etc/hostname", top.join("absolute")).unwrap();
+        symlink("../../../etc/hostname", top.join("climbing")).unwrap();
+        symlink("/etc/shadow", top.join("missing")).unwrap();
+        for name in ["absolute", "climbing", "etc/hostname"] {
+            let (path, stat) = path_in_root(&top, Path::new(name)).unwrap();
+            assert_eq!(path, top.join("etc/hostname"), "{name}");
+            assert_eq!(stat.st_size, 7, "{name}");
+        }
+        let err = path_in_root(&top, Path::new("missing")).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
+        let (path, _) = path_in_root(&top, Path::new("")).unwrap();
+        assert_eq!(path, top);
+    }
 
     #[test]
     fn lexically_within_never_climbs_above_the_top() {

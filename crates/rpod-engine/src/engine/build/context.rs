@@ -145,8 +145,6 @@ impl ContextDir {
     /// out of the context: a link to `/etc/shadow` is the context's `etc/shadow`. A target
     /// the ignore file leaves out is refused, as a source that is left out.
     pub fn followed(&self, path: &Path) -> Result<PathBuf> {
-        use rustix::fs::{Mode, OFlags, ResolveFlags};
-        use std::os::fd::AsRawFd;
         let meta = path
             .symlink_metadata()
             .map_err(|e| EngineError::io("reading", path, e))?;
@@ -156,38 +154,18 @@ impl ContextDir {
         let relative = path.strip_prefix(&self.root).map_err(|_| {
             EngineError::InvalidArg(format!("{}: not in the build context", path.display()))
         })?;
-        let top = fs::File::open(&self.root)
-            .map_err(|e| EngineError::io("opening the build context", &self.root, e))?;
-        let target = crate::confined::openat2(
-            &top,
-            relative,
-            OFlags::PATH | OFlags::CLOEXEC,
-            Mode::empty(),
-            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-        )
-        .map_err(|e| {
-            let link = fs::read_link(path).unwrap_or_default();
-            EngineError::InvalidArg(format!(
-                "{}: the link to {} is not followed inside the build context: {e}",
-                relative.display(),
-                link.display()
-            ))
-        })?;
-        // The descriptor's own name: where the walk ended, inside the context.
-        let proc_link = format!("/proc/self/fd/{}", target.as_raw_fd());
-        let resolved =
-            fs::read_link(&proc_link).map_err(|e| EngineError::io("reading", path, e))?;
-        let inside = resolved.strip_prefix(&self.root).map_err(|_| {
-            EngineError::InvalidArg(format!(
-                "{}: its link leads to {}, outside the build context",
-                relative.display(),
-                resolved.display()
-            ))
-        })?;
-        let target_meta = resolved
-            .symlink_metadata()
-            .map_err(|e| EngineError::io("reading", &resolved, e))?;
-        if !target_meta.is_dir() && self.ignore.excludes(inside) {
+        let (resolved, stat) =
+            crate::confined::path_in_root(&self.root, relative).map_err(|e| {
+                let link = fs::read_link(path).unwrap_or_default();
+                EngineError::InvalidArg(format!(
+                    "{}: the link to {} is not followed inside the build context: {e}",
+                    relative.display(),
+                    link.display()
+                ))
+            })?;
+        let inside = resolved.strip_prefix(&self.root).unwrap_or(&resolved);
+        let is_dir = rustix::fs::FileType::from_raw_mode(stat.st_mode).is_dir();
+        if !is_dir && self.ignore.excludes(inside) {
             return Err(EngineError::InvalidArg(format!(
                 "{}: its link leads to {}, which the context's ignore file leaves out",
                 relative.display(),

@@ -336,30 +336,10 @@ fn given<'a, T>(
 /// `path` inside `root` as the image sees it (`RESOLVE_IN_ROOT`), as a host path without
 /// links: what the descriptor that resolved it names.
 fn resolve_in_root(root: &std::path::Path, path: &str) -> Result<std::path::PathBuf> {
-    use rustix::fs::{Mode, OFlags, ResolveFlags};
-    let relative = path.trim_start_matches('/');
-    let relative = if relative.is_empty() { "." } else { relative };
-    let top = crate::confined::ConfinedDir::open(root)
-        .map_err(|e| EngineError::InvalidArg(format!("{}: {e}", root.display())))?;
-    let fd = crate::confined::openat2(
-        top.top(),
-        relative,
-        OFlags::PATH | OFlags::CLOEXEC,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-    )
-    .map_err(|e| EngineError::InvalidArg(format!("source={path}: {e}")))?;
-    let link = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
-    let resolved = fs::read_link(&link).map_err(|e| EngineError::io("reading", &link, e))?;
-    // The descriptor cannot have left the root; a path that says otherwise is not bound.
-    let root = fs::canonicalize(root).map_err(|e| EngineError::io("resolving", root, e))?;
-    if !resolved.starts_with(&root) {
-        return Err(EngineError::InvalidArg(format!(
-            "source={path} resolves to {}, outside the image's root",
-            resolved.display()
-        )));
-    }
-    Ok(resolved)
+    let relative = std::path::Path::new(path.trim_start_matches('/'));
+    crate::confined::path_in_root(root, relative)
+        .map(|(resolved, _)| resolved)
+        .map_err(|e| EngineError::InvalidArg(format!("source={path}: {e}")))
 }
 
 /// A bind's source is never a link: the runtime would follow it on the host, wherever it

@@ -127,31 +127,14 @@ pub struct FetchedContext {
 /// `/etc/shadow` the context's `etc/shadow`, never the host's (a cloned repository is not
 /// the caller's; its Containerfile's text shows in errors). `None` when there is none.
 pub fn containerfile_in_local_context(dir: &Path, name: &str) -> Result<Option<PathBuf>> {
-    use rustix::fs::{Mode, OFlags, ResolveFlags};
-    use std::os::fd::AsRawFd;
-    let top = std::fs::File::open(dir)
-        .map_err(|e| EngineError::io("opening the build context", dir, e))?;
-    let found = match crate::confined::openat2(
-        &top,
-        name,
-        OFlags::PATH | OFlags::CLOEXEC,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-    ) {
-        Ok(fd) => fd,
-        Err(rustix::io::Errno::NOENT) | Err(rustix::io::Errno::NOTDIR) => return Ok(None),
-        Err(e) => return Err(EngineError::io("opening", dir.join(name), e.into())),
-    };
-    let stat = rustix::fs::fstat(&found)
-        .map_err(|e| EngineError::io("inspecting", dir.join(name), e.into()))?;
-    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
-        return Ok(None);
+    match crate::confined::path_in_root(dir, Path::new(name)) {
+        Ok((path, stat)) => Ok((rustix::fs::FileType::from_raw_mode(stat.st_mode)
+            == rustix::fs::FileType::RegularFile)
+            .then_some(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => Ok(None),
+        Err(e) => Err(EngineError::io("opening", dir.join(name), e)),
     }
-    // The descriptor's own name: where the walk ended, inside the context.
-    let proc_link = format!("/proc/self/fd/{}", found.as_raw_fd());
-    std::fs::read_link(&proc_link)
-        .map(Some)
-        .map_err(|e| EngineError::io("reading", dir.join(name), e))
 }
 
 /// The file `relative` in the context `dir`, reached without a link (the context is not
