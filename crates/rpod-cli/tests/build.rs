@@ -2726,8 +2726,8 @@ impl Drop for GitServer {
 
 /// A context named by URL: a Git repository (its default branch, a tag, a directory in it,
 /// `-f` inside it, without its `.git`), also as a `--build-context`; an archive or a
-/// Containerfile alone from a web server. A link named as the Containerfile, a missing
-/// ref, an archive rpod does not unpack, a missing file and another scheme are refused.
+/// Containerfile alone from a web server. A link named as the Containerfile that leads
+/// out of the repository, a missing ref, an archive rpod does not unpack, a missing file and another scheme are refused.
 /// A Containerfile named `*.in` goes through cpp first, as podman's build: `#include`
 /// from the context, `#ifdef` with `--cpp-flag -DNAME`; cpp's errors are said; a remote
 /// context's `.in` file is refused (cpp would read this host's files for it).
@@ -2821,9 +2821,10 @@ fn build_takes_contexts_from_git_and_web_servers() {
         &url,
     ]);
     assert_eq!(cat("named", "/hello"), "top\n");
+    // A link to a host file is followed inside the repository only: nothing there.
     let err = rpod.fails(&["build", "-f", "linked", &url], 125);
     assert!(
-        err.contains("not followed") && !err.contains("root:"),
+        err.contains("not in the build context") && !err.contains("root:"),
         "{err}"
     );
     let err = rpod.fails(&["build", &format!("{url}#nosuchref")], 125);

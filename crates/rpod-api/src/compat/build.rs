@@ -300,8 +300,8 @@ pub fn build(context: &Context, ex: &mut Exchange) -> ApiResult<()> {
     } else {
         super::build_secrets::SentSecrets::none()
     };
-    // The context is the client's: its Dockerfile is read only as a file of its own, never
-    // through a link (which could point at any of the host's files).
+    // The context is the client's: its Dockerfile is read as a file of its own, a link
+    // followed inside the context only (on the host it could lead to any file).
     let containerfile = match downloaded {
         Some(file) => file,
         None => rpod_engine::file_in_context(&context_dir, &dockerfile)?,

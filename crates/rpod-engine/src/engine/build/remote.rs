@@ -7,7 +7,8 @@
 //!
 //! Both are hostile input: the archive is unpacked by the code that unpacks any context
 //! tar; the repository's files are a context as any other (its links are never followed
-//! out of it); the directory and Containerfile named in it are reached without links; git
+//! out of it); the directory named in it is reached without links, the Containerfile with
+//! its links followed inside the context only; git
 //! runs with no terminal prompt, without the `file` and `ext` transports (a submodule
 //! cannot copy the host's repositories in), and its `.git` is removed before the build
 //! (as BuildKit does by default).
@@ -137,9 +138,10 @@ pub fn containerfile_in_local_context(dir: &Path, name: &str) -> Result<Option<P
     }
 }
 
-/// The file `relative` in the context `dir`, reached without a link (the context is not
-/// the caller's: a link could lead to any of the host's files). `relative` must stay
-/// inside.
+/// The file `relative` in a fetched or streamed context `dir` (the Containerfile a client
+/// names), links on the way followed inside the context only, as if it were `/` (the
+/// context is not the caller's: followed on the host, a link could lead to any of its
+/// files). `relative` must be a path inside, and a file there.
 pub fn file_in_context(dir: &Path, relative: &str) -> Result<PathBuf> {
     let given = Path::new(relative);
     if given.is_absolute()
@@ -151,19 +153,21 @@ pub fn file_in_context(dir: &Path, relative: &str) -> Result<PathBuf> {
             "the Containerfile {relative:?}: a path inside the build context"
         )));
     }
-    let mut path = dir.to_path_buf();
-    for part in given.components() {
-        path.push(part);
-        if path
-            .symlink_metadata()
-            .is_ok_and(|m| m.file_type().is_symlink())
+    match crate::confined::path_in_root(dir, given) {
+        Ok((path, stat))
+            if rustix::fs::FileType::from_raw_mode(stat.st_mode)
+                == rustix::fs::FileType::RegularFile =>
         {
-            return Err(EngineError::InvalidArg(format!(
-                "the Containerfile {relative:?}: a link in the build context, which is not followed"
-            )));
+            Ok(path)
         }
+        Ok(_) => Err(EngineError::InvalidArg(format!(
+            "the Containerfile {relative:?}: not a file of the build context"
+        ))),
+        Err(e) => Err(EngineError::InvalidArg(format!(
+            "the Containerfile {relative:?} is not in the build context (its links are \
+             followed inside it only): {e}"
+        ))),
     }
-    Ok(path)
 }
 
 impl Engine {
@@ -604,19 +608,33 @@ mod tests {
         assert_eq!(ArchiveKind::of(b""), ArchiveKind::Text);
     }
 
-    /// The Containerfile named in a context is reached without links and stays inside.
+    /// The Containerfile named in a context is reached inside it only (links followed there).
     #[test]
-    fn a_containerfile_in_a_context_is_reached_without_links() {
+    fn a_containerfile_in_a_context_is_reached_inside_it_only() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         std::fs::write(dir.path().join("sub/Containerfile"), "FROM demo\n").unwrap();
         std::os::unix::fs::symlink("/etc", dir.path().join("etc")).unwrap();
         std::os::unix::fs::symlink("/etc/passwd", dir.path().join("Dockerfile")).unwrap();
-        assert_eq!(
-            file_in_context(dir.path(), "sub/Containerfile").unwrap(),
-            dir.path().join("sub/Containerfile")
-        );
-        for bad in ["etc/passwd", "Dockerfile", "../x", "/etc/passwd"] {
+        std::os::unix::fs::symlink("sub/Containerfile", dir.path().join("linked")).unwrap();
+        let top = std::fs::canonicalize(dir.path()).unwrap();
+        // A link inside the context is followed there.
+        for name in ["sub/Containerfile", "linked"] {
+            assert_eq!(
+                file_in_context(dir.path(), name).unwrap(),
+                top.join("sub/Containerfile"),
+                "{name}"
+            );
+        }
+        // The host's files are not the context's; a directory is no Containerfile.
+        for bad in [
+            "etc/passwd",
+            "Dockerfile",
+            "../x",
+            "/etc/passwd",
+            "sub",
+            "nope",
+        ] {
             assert!(file_in_context(dir.path(), bad).is_err(), "{bad}");
         }
     }
