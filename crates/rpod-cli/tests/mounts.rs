@@ -775,7 +775,8 @@ fn anonymous_volumes_and_copy_up() {
         "true",
     ]);
     assert_eq!(volumes(&rpod), "named\n");
-    // --image-volume: tmpfs (empty) or ignore (the image's files, no volume).
+    // --image-volume: tmpfs (the image's files in it, as podman's) or ignore (the image's
+    // files, no volume).
     assert_eq!(
         rpod.ok(&[
             "run",
@@ -783,10 +784,11 @@ fn anonymous_volumes_and_copy_up() {
             "--image-volume",
             "tmpfs",
             "seeded",
-            "ls",
-            "/srv/data"
+            "sh",
+            "-c",
+            "cat /srv/data/seed.txt; grep -c ' /srv/data tmpfs ' /proc/mounts"
         ]),
-        ""
+        "from the image\n1\n"
     );
     assert_eq!(
         rpod.ok(&[

@@ -911,6 +911,8 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
                     .map_err(|_| invalid(format!("invalid tmpfs-mode {mode:?}: an octal mode")))?;
                 tmpfs_words.push(format!("mode={mode}"));
             }
+            // podman's: whether a tmpfs starts with the image's files (the default) or empty.
+            ("tmpcopyup" | "notmpcopyup", None) => tmpfs_words.push(field.to_string()),
             (flag, None) if FLAGS.contains(&flag) => bind_words.push(flag.to_string()),
             _ => return Err(invalid(format!("invalid mount option {field:?}"))),
         }
@@ -920,6 +922,11 @@ pub fn parse_mount(text: &str, cwd: &Path) -> Result<MountSpec> {
     if kind.as_deref() != Some("volume") && !new_volume_words.is_empty() {
         return Err(invalid(format!(
             "--mount {text:?}: volume-opt and volume-label are for type=volume"
+        )));
+    }
+    if kind.as_deref() != Some("tmpfs") && !tmpfs_words.is_empty() {
+        return Err(invalid(format!(
+            "--mount {text:?}: tmpfs-size, tmpfs-mode, tmpcopyup and notmpcopyup are for type=tmpfs"
         )));
     }
     let mount = match kind.as_deref() {
@@ -1539,6 +1546,15 @@ mod tests {
             m.options.contains(&"size=1048576".to_string())
                 && m.options.contains(&"mode=700".to_string())
         );
+        // podman's tmpcopyup (the default) and notmpcopyup, for a tmpfs only.
+        let copied = parse_mount("type=tmpfs,dst=/c,tmpcopyup", dir.path()).unwrap();
+        assert!(copied.options.contains(&"tmpcopyup".to_string()));
+        let empty = parse_mount("type=tmpfs,dst=/c,notmpcopyup", dir.path()).unwrap();
+        assert!(!empty.options.contains(&"tmpcopyup".to_string()));
+        for bad in ["tmpcopyup", "tmpfs-size=1m"] {
+            let text = format!("type=bind,src={host},dst=/d,{bad}");
+            assert!(parse_mount(&text, dir.path()).is_err(), "{text}");
+        }
         let volume = parse_mount("type=volume,src=v,dst=/v", dir.path()).unwrap();
         assert_eq!(volume.volume.as_deref(), Some("v"));
         let anonymous = parse_mount("type=volume,dst=/v,volume-nocopy,U", dir.path()).unwrap();

@@ -351,7 +351,8 @@ impl Engine {
                 .any(|m| std::path::Path::new(&m.destination) == std::path::Path::new(path));
             let mount = match mode {
                 super::ImageVolumes::Ignore => continue,
-                super::ImageVolumes::Tmpfs => tmpfs(path, &["notmpcopyup".into()])?,
+                // With the image's files in it, as podman's (its tmpfs default).
+                super::ImageVolumes::Tmpfs => tmpfs(path, &[])?,
                 super::ImageVolumes::Anonymous => anonymous_volume(path, &[])?,
             };
             if !covered {
