@@ -1316,10 +1316,13 @@ fn timeout_arg(time: Option<i64>) -> Option<u32> {
 /// one timeout, not three); each said afterwards in the order given. `--all` is every
 /// container, stopped ones too (nothing to do, and said), as podman's.
 pub fn stop(engine: &Engine, args: StopArgs) -> Outcome {
+    // Containers listed (`--all`, `--filter`), not named, may be gone before their stop (a
+    // `--rm` one that exited): nothing to stop, no error.
+    let listed = args.all || !args.filter.is_empty();
     let selection = args.pick.selection(args.all, args.filter);
     let names = selection.resolve(engine, |_| true)?;
     let timeout = timeout_arg(args.time);
-    for_each_at_once(engine, &names, args.ignore, |name| {
+    for_each_at_once(engine, &names, args.ignore || listed, |name| {
         match engine.stop(name, timeout) {
             Ok(_) | Err(EngineError::NotModified(_)) => Ok(()),
             Err(e) => Err(Failure::from(e)),
