@@ -2727,7 +2727,8 @@ impl Drop for GitServer {
 /// A context named by URL: a Git repository (its default branch, a tag, a directory in it,
 /// `-f` inside it, without its `.git`), also as a `--build-context`; an archive or a
 /// Containerfile alone from a web server. A link named as the Containerfile that leads
-/// out of the repository, a missing ref, an archive rpod does not unpack, a missing file and another scheme are refused.
+/// out of the repository, a missing ref, an archive rpod does not unpack, a missing file
+/// and another scheme are refused.
 /// A Containerfile named `*.in` goes through cpp first, as podman's build: `#include`
 /// from the context, `#ifdef` with `--cpp-flag -DNAME`; cpp's errors are said; a remote
 /// context's `.in` file is refused (cpp would read this host's files for it).

@@ -277,7 +277,8 @@ pub fn check_pod_stats_args(args: &PodStatsArgs) -> Result<(), Failure> {
 }
 
 /// One reading of `pod stats` printed as its `--format` asks (podman's table by default,
-/// `json` its report with its indentation). While streaming to a terminal the screen is cleared first, unless `--no-reset`.
+/// `json` its report with its indentation). While streaming to a terminal the screen is
+/// cleared first, unless `--no-reset`.
 pub fn print_pod_stats(
     args: &PodStatsArgs,
     reports: &[rpod_engine::stats::PodStatsReport],
