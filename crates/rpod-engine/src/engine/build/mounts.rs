@@ -2,10 +2,11 @@
 //! and buildah give it: the build context's or another stage's files (`type=bind`), a
 //! directory kept between builds (`type=cache`), a tmpfs, a secret. None of it goes into
 //! the step's layer (a commit leaves mount points out). Sources are copied, never bound
-//! where they are: a context's files as COPY reads them (the ignore file applies, links are
-//! not followed), a stage's through `cp`'s machinery (paths resolved inside its root), so a
-//! step's writes to an `rw` bind are thrown away with the copy and a link in the sources
-//! can never expose the host.
+//! where they are: a context's files as COPY reads them (the ignore file applies, a source
+//! that is a link followed inside the context only, links below it kept as links), a
+//! stage's through `cp`'s machinery (paths resolved inside its root), so a step's writes to
+//! an `rw` bind are thrown away with the copy and a link in the sources can never expose
+//! the host (a bind's source is never a link).
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
