@@ -2317,10 +2317,11 @@ impl Builder<'_> {
     /// `named`, a path in the root of the step container `container`, with a link at its
     /// end followed inside that root (as `cp` resolves it): the path and what is there.
     fn followed_in_image(&self, container: &str, named: &str) -> Result<(String, PathStat)> {
-        let path = self
-            .engine
-            .stat_container_path(container, named)?
-            .link_target;
+        let first = self.engine.stat_container_path(container, named)?;
+        if first.mode & libc::S_IFMT != libc::S_IFLNK {
+            return Ok((first.link_target.clone(), first));
+        }
+        let path = first.link_target;
         let stat = self
             .engine
             .stat_container_path(container, &path)

@@ -25,42 +25,37 @@ impl Engine {
     /// `pod stats` of `pods`: a row per container of each, in the pod's order, `--` for
     /// one not running (or without cgroups to read). `previous` holds each container's CPU
     /// time at its last reading and when that was, for the CPU % since (the CPU % since
-    /// its start without); it is updated here.
+    /// its start without); it is updated here. The store's containers are read once.
     pub fn pod_stats(
         &self,
         pods: Vec<crate::pods::PodRecord>,
         previous: &mut HashMap<String, (u64, std::time::Instant)>,
     ) -> Result<Vec<PodStatsReport>> {
+        let all = self.store.containers()?;
         let mut reports = Vec::new();
         for pod in pods {
-            let view = self.pod_view(pod)?;
-            for record in &view.containers {
+            for record in self.pod_members(&pod.id, &all)? {
                 let sample = match record.config.no_cgroups {
                     true => None,
-                    false => self.stats(record)?,
+                    false => self.stats(&record)?,
                 };
-                let report = match sample {
-                    Some(sample) => {
-                        let before = previous
-                            .get(record.id())
-                            .map(|(cpu, at)| (*cpu, at.elapsed()));
-                        let shown = sample.shown(record.state.started_at, before);
-                        previous.insert(
-                            record.id().to_string(),
-                            (sample.cpu_nanos, std::time::Instant::now()),
-                        );
-                        PodStatsReport::new(
-                            &view.pod.id,
-                            record.id(),
-                            &record.config.name,
-                            Some((&sample, &shown)),
-                        )
-                    }
-                    None => {
-                        PodStatsReport::new(&view.pod.id, record.id(), &record.config.name, None)
-                    }
-                };
-                reports.push(report);
+                let shown = sample.as_ref().map(|sample| {
+                    let before = previous
+                        .get(record.id())
+                        .map(|(cpu, at)| (*cpu, at.elapsed()));
+                    previous.insert(
+                        record.id().to_string(),
+                        (sample.cpu_nanos, std::time::Instant::now()),
+                    );
+                    sample.shown(record.state.started_at, before)
+                });
+                let reading = sample.as_ref().zip(shown.as_ref());
+                reports.push(PodStatsReport::new(
+                    &pod.id,
+                    record.id(),
+                    &record.config.name,
+                    reading,
+                ));
             }
         }
         Ok(reports)

@@ -187,19 +187,30 @@ impl Engine {
         self.store.lookup_pod(name_or_id)
     }
 
-    /// A pod with its containers' current states and the status they give it.
-    pub fn pod_view(&self, pod: PodRecord) -> Result<PodView> {
-        let mut containers = Vec::new();
-        for record in self.store.containers()? {
-            if record.config.pod.as_deref() != Some(pod.id.as_str()) {
+    /// The containers of pod `pod_id` among `all` (the store's, read once by the caller),
+    /// with their current states; one removed meanwhile is left out.
+    pub(super) fn pod_members(
+        &self,
+        pod_id: &str,
+        all: &[ContainerRecord],
+    ) -> Result<Vec<ContainerRecord>> {
+        let mut members = Vec::new();
+        for record in all {
+            if record.config.pod.as_deref() != Some(pod_id) {
                 continue;
             }
             match self.inspect(record.id()) {
-                Ok(current) => containers.push(current),
+                Ok(current) => members.push(current),
                 Err(EngineError::NoSuchContainer(_)) => {}
                 Err(e) => return Err(e),
             }
         }
+        Ok(members)
+    }
+
+    /// A pod with its containers' current states and the status they give it.
+    pub fn pod_view(&self, pod: PodRecord) -> Result<PodView> {
+        let containers = self.pod_members(&pod.id, &self.store.containers()?)?;
         // Init containers end before the pod runs: they do not make it degraded.
         let statuses: Vec<Status> = containers
             .iter()

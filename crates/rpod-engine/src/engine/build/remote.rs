@@ -122,8 +122,8 @@ pub struct FetchedContext {
     pub containerfile: Option<PathBuf>,
 }
 
-/// The regular file `name` at the top of a local context `dir` (the default
-/// Containerfile), a link there followed inside the context only, as if it were `/`:
+/// The regular file `name` in a context `dir` (a local context's default Containerfile,
+/// a named one), a link on the way followed inside the context only, as if it were `/`:
 /// `Dockerfile -> docker/Dockerfile.prod` is that file of the context, a link to
 /// `/etc/shadow` the context's `etc/shadow`, never the host's (a cloned repository is not
 /// the caller's; its Containerfile's text shows in errors). `None` when there is none.
@@ -153,21 +153,12 @@ pub fn file_in_context(dir: &Path, relative: &str) -> Result<PathBuf> {
             "the Containerfile {relative:?}: a path inside the build context"
         )));
     }
-    match crate::confined::path_in_root(dir, given) {
-        Ok((path, stat))
-            if rustix::fs::FileType::from_raw_mode(stat.st_mode)
-                == rustix::fs::FileType::RegularFile =>
-        {
-            Ok(path)
-        }
-        Ok(_) => Err(EngineError::InvalidArg(format!(
-            "the Containerfile {relative:?}: not a file of the build context"
-        ))),
-        Err(e) => Err(EngineError::InvalidArg(format!(
+    containerfile_in_local_context(dir, relative)?.ok_or_else(|| {
+        EngineError::InvalidArg(format!(
             "the Containerfile {relative:?} is not in the build context (its links are \
-             followed inside it only): {e}"
-        ))),
-    }
+             followed inside it only)"
+        ))
+    })
 }
 
 impl Engine {
