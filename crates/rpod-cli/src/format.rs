@@ -177,12 +177,40 @@ fn is_bare(words: &str) -> bool {
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '$' | '_'))
 }
 
-/// Wrap actions that print a bare field (`{{.Names}}`, `{{.}}`, `{{$v}}`) in `goprint`, so
-/// that lists and maps print as Go prints them.
-fn wrap_bare_fields(body: &str) -> String {
+/// Whether an action prints what its pipeline gives: not a control word (`if`, `end`,
+/// `range`, ...), a comment, or a variable's declaration or assignment (`$x := ...`,
+/// `$i, $v := range ...` is caught by `range` already).
+fn prints_its_pipeline(words: &str) -> bool {
+    const CONTROL: [&str; 10] = [
+        "if", "else", "end", "range", "with", "define", "template", "block", "break", "continue",
+    ];
+    let first = words.split_whitespace().next().unwrap_or("");
+    if words.is_empty() || words.starts_with("/*") || CONTROL.contains(&first) {
+        return false;
+    }
+    match words.strip_prefix('$') {
+        Some(variable) => {
+            let after_name = variable
+                .trim_start_matches(|c: char| c.is_alphanumeric() || c == '_')
+                .trim_start();
+            !(after_name.starts_with(":=") || after_name.starts_with('='))
+        }
+        None => true,
+    }
+}
+
+/// Wrap every action that prints in `goprint`, so that lists and maps print as Go prints
+/// them (`[a b]`, `map[k:v]`) whether they come from a field (`{{.Names}}`, `{{$v}}`) or a
+/// function (`{{split .Name "-"}}`, `{{.Labels | len}}`): gtmpl prints them in Rust's
+/// debug form.
+fn wrap_printing_actions(body: &str) -> String {
     rewrite_actions(body, |action| {
         let Action { left, words, right } = action;
-        is_bare(words).then(|| format!("{{{{{left}goprint {words}{right}}}}}"))
+        if is_bare(words) {
+            Some(format!("{{{{{left}goprint {words}{right}}}}}"))
+        } else {
+            prints_its_pipeline(words).then(|| format!("{{{{{left}goprint ({words}){right}}}}}"))
+        }
     })
 }
 
@@ -682,7 +710,7 @@ impl Format {
             ("urlquery", urlquery_func as gtmpl_value::Func),
         ]);
         template
-            .parse(wrap_bare_fields(&sort_ranges(&body)))
+            .parse(wrap_printing_actions(&sort_ranges(&body)))
             .map_err(|e| anyhow!("template parsing error: {e}"))?;
         Ok(Format {
             template,
@@ -991,6 +1019,32 @@ mod tests {
             .unwrap()
             .render_all(&[item])
             .is_err());
+    }
+
+    /// What a function gives prints as Go prints it, lists and maps included; actions
+    /// that print nothing (control words, declarations, comments) stay as they are.
+    #[test]
+    fn function_results_print_as_go_prints_them() {
+        let item = json!({"Name": "a-b-c", "List": ["x", "y", "z"], "Labels": {"k": "v"}});
+        assert_eq!(
+            render(
+                "{{split .Name \"-\"}}|{{slice .List 1}}|{{.List | len}}|{{index .List 0}}",
+                item.clone()
+            ),
+            "[a b c]|[y z]|3|x\n"
+        );
+        assert_eq!(
+            render(
+                "{{/* note */}}{{$l := split .Name \"-\"}}{{$l}}{{$m := .List}}{{- if $m }} {{$m}}{{end}}{{with .Labels}} {{.}}{{end}}",
+                item
+            ),
+            "[a b c] [x y z] map[k:v]\n"
+        );
+        assert!(!prints_its_pipeline("$x := .Name"));
+        assert!(!prints_its_pipeline("$x = .Name"));
+        assert!(!prints_its_pipeline("else if .Name"));
+        assert!(prints_its_pipeline("$x.Name | upper"));
+        assert!(prints_its_pipeline("printf \"%s\" .Name"));
     }
 
     /// Go's `slice`, `html` and `urlquery`.
