@@ -566,6 +566,27 @@ fn network_commands() {
     assert_eq!(two[0]["subnets"][0]["gateway"], "10.93.22.254");
     assert_eq!(two[0]["internal"], true);
     assert_eq!(two[0]["labels"]["team"], "blue");
+    // podman's listing gives labels as `k=v,...`, inspect the map; both give the creation
+    // time as Go prints a time.
+    let listed = rpod.ok(&[
+        "network",
+        "ls",
+        "--filter",
+        "name=two",
+        "--format",
+        "{{.Labels}}|{{.Created}}",
+    ]);
+    let (labels, created) = listed.trim_end().split_once('|').unwrap();
+    assert_eq!(labels, "team=blue");
+    assert!(created.ends_with(" +0000 UTC"), "{listed}");
+    let inspected = rpod.ok(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{.Labels}}|{{.Created}}",
+        "two",
+    ]);
+    assert_eq!(inspected, format!("map[team:blue]|{created}\n"));
     assert_eq!(
         rpod.ok(&[
             "network",

@@ -19,7 +19,7 @@ pub(crate) fn template_view(network: &Network) -> Value {
         "ID": network.id,
         "Driver": network.driver,
         "NetworkInterface": network.network_interface,
-        "Created": network.created,
+        "Created": format::go_time(network.created.fixed_offset()),
         "Subnets": network.subnets.iter().map(|s| json!({
             "Subnet": s.subnet.to_string(),
             "Gateway": s.gateway.map(|g| g.to_string()).unwrap_or_default(),
@@ -35,6 +35,23 @@ pub(crate) fn template_view(network: &Network) -> Value {
         "Options": network.options,
         "IPAMOptions": network.ipam_options,
     })
+}
+
+/// One row of `network ls` for a template: the network's fields, its ID short unless
+/// `no_trunc`, and `Labels` as podman's listing gives them (`a=b,c=d`, its report's
+/// method; `inspect` gives the map).
+pub(crate) fn list_row(network: &Network, no_trunc: bool) -> Value {
+    let mut row = template_view(network);
+    if !no_trunc {
+        row["ID"] = json!(network.id.chars().take(12).collect::<String>());
+    }
+    let labels: Vec<String> = network
+        .labels
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
+    row["Labels"] = json!(labels.join(","));
+    row
 }
 
 pub fn create(engine: &Engine, args: NetworkCreateArgs) -> Outcome {
@@ -141,11 +158,7 @@ pub fn ls(engine: &Engine, args: NetworkLsArgs) -> Outcome {
                 .map_err(usage)?;
         }
         if keep {
-            let mut row = template_view(&network);
-            if !args.no_trunc {
-                row["ID"] = json!(network.id.chars().take(12).collect::<String>());
-            }
-            rows.push(row);
+            rows.push(list_row(&network, args.no_trunc));
             listed.push(network);
         }
     }

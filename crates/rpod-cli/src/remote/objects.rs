@@ -220,13 +220,7 @@ pub fn network_ls(client: &mut Client, args: &NetworkLsArgs) -> Outcome {
     }
     let rows: Vec<Value> = networks
         .iter()
-        .map(|network| {
-            let mut row = crate::commands::network::template_view(network);
-            if !args.no_trunc {
-                row["ID"] = json!(network.id.chars().take(12).collect::<String>());
-            }
-            row
-        })
+        .map(|network| crate::commands::network::list_row(network, args.no_trunc))
         .collect();
     let format = args
         .format
