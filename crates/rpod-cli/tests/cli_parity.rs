@@ -4772,6 +4772,62 @@ fn commits_squash_and_include_volumes() {
     assert!(err.contains("oci or docker"), "{err}");
 }
 
+/// `inspect` prints a struct's fields in podman's order (`Id` first), and maps (labels)
+/// sorted by key, as Go's encoder writes them.
+#[test]
+fn inspect_prints_fields_in_podmans_order_and_maps_sorted() {
+    let rpod = Rpod::with_image("runc");
+    let tarball = busybox_tarball().display().to_string();
+    let mut import = vec!["import"];
+    for label in [
+        "LABEL zeta=1",
+        "LABEL alpha=2",
+        "LABEL mid=3",
+        "LABEL beta=4",
+    ] {
+        import.extend(["--change", label]);
+    }
+    import.extend([tarball.as_str(), "labelled"]);
+    rpod.ok(&import);
+    let in_order = |text: &str, words: &[&str]| {
+        let at: Vec<usize> = words
+            .iter()
+            .map(|w| text.find(w).unwrap_or_else(|| panic!("{w} in {text}")))
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{words:?} in {text}");
+    };
+    let image = rpod.ok(&["image", "inspect", "labelled"]);
+    in_order(
+        &image,
+        &[
+            "\"Id\"",
+            "\"Digest\"",
+            "\"RepoTags\"",
+            "\"Created\"",
+            "\"Config\"",
+        ],
+    );
+    in_order(&image, &["\"alpha\"", "\"beta\"", "\"mid\"", "\"zeta\""]);
+    rpod.ok(&[
+        "create", "--name", "ordered", "--label", "b=1", "--label", "a=2", "labelled", "true",
+    ]);
+    let container = rpod.ok(&["inspect", "ordered"]);
+    in_order(
+        &container,
+        &[
+            "\"Id\"",
+            "\"Created\"",
+            "\"Path\"",
+            "\"State\"",
+            "\"Image\"",
+        ],
+    );
+    in_order(
+        &container,
+        &["\"a\": \"2\"", "\"alpha\"", "\"b\": \"1\"", "\"beta\""],
+    );
+}
+
 #[test]
 fn image_filters_combine_as_podmans() {
     let rpod = Rpod::with_image("runc");

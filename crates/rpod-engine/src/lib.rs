@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod filter_values;
 pub mod free_space;
+pub mod go_json;
 pub mod health;
 pub mod hooks;
 pub mod host_system;

@@ -1258,7 +1258,8 @@ impl ImageInspect {
         if !lower.is_empty() {
             graph_data.insert("LowerDir", lower.join(":"));
         }
-        let config = serde_json::to_value(&info.config).unwrap_or(serde_json::Value::Null);
+        let config =
+            crate::go_json::to_value_sorted(&info.config).unwrap_or(serde_json::Value::Null);
         let field = |name: &str| config.get(name).cloned().unwrap_or(serde_json::Value::Null);
         ImageInspect {
             id: info.record.id.clone(),

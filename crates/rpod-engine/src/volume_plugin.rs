@@ -271,7 +271,7 @@ mod tests {
         );
         assert_eq!(
             seen[2],
-            "POST /VolumeDriver.Mount HTTP/1.0 {\"ID\":\"abc\",\"Name\":\"v1\"}"
+            "POST /VolumeDriver.Mount HTTP/1.0 {\"Name\":\"v1\",\"ID\":\"abc\"}"
         );
     }
 

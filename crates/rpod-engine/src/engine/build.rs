@@ -2401,10 +2401,14 @@ enum CopySource {
     Context(Option<String>, Vec<PathBuf>, Vec<add_url::Download>),
 }
 
-/// A build cache key: the SHA-256 of what the step depends on, as JSON.
+/// A build cache key: the SHA-256 of what the step depends on, as JSON with every
+/// object's keys sorted (a config's labels come from a HashMap, whose order changes from
+/// one process to the next).
 fn cache_key(what: &serde_json::Value) -> String {
     use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(what.to_string().as_bytes()))
+    let mut canonical = what.clone();
+    canonical.sort_all_objects();
+    hex::encode(sha2::Sha256::digest(canonical.to_string().as_bytes()))
 }
 
 /// `--timestamp`'s value (seconds since 1970, as podman takes it) as a time; the error

@@ -1183,7 +1183,7 @@ fn write_images(
                 if !image.annotations.is_empty() {
                     manifest.set_annotations(Some(image.annotations.clone().into_iter().collect()));
                 }
-                let manifest_bytes = serde_json::to_vec(&manifest).map_err(build_err)?;
+                let manifest_bytes = crate::go_json::to_vec_sorted(&manifest).map_err(build_err)?;
                 let manifest_hex = hex::encode(Sha256::digest(&manifest_bytes));
                 if written.insert(manifest_hex.clone()) {
                     sink.put_bytes(&format!("blobs/sha256/{manifest_hex}"), &manifest_bytes)?;
@@ -1216,7 +1216,7 @@ fn write_images(
                 .map_err(build_err)?;
             sink.put_bytes(
                 "index.json",
-                &serde_json::to_vec(&index).map_err(build_err)?,
+                &crate::go_json::to_vec_sorted(&index).map_err(build_err)?,
             )?;
         }
     }

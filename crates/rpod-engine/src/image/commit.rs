@@ -162,13 +162,14 @@ fn commit_layer(
             discard_new_layers(store, roots, &layers[layers.len() - 1..]);
         }
     };
-    let written = match &new.docker {
-        None => serde_json::to_vec(&image),
-        Some(docker) => serde_json::to_value(&image).and_then(|mut document| {
+    // Labels sorted, as Go writes them: the config's bytes (its digest, the image's ID)
+    // do not depend on a HashMap's order.
+    let written = crate::go_json::to_value_sorted(&image).and_then(|mut document| {
+        if let Some(docker) = &new.docker {
             docker.write_into(&mut document);
-            serde_json::to_vec(&document)
-        }),
-    };
+        }
+        serde_json::to_vec(&document)
+    });
     let bytes = match written {
         Ok(bytes) => bytes,
         Err(e) => {

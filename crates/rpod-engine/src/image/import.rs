@@ -99,7 +99,7 @@ pub fn import(
         .history(vec![history])
         .build()
         .map_err(build_err)?;
-    let bytes = serde_json::to_vec(&image_config).map_err(build_err)?;
+    let bytes = crate::go_json::to_vec_sorted(&image_config).map_err(build_err)?;
     let names: Vec<String> = name.into_iter().collect();
     let format = super::ImageFormat::Oci;
     add_image(

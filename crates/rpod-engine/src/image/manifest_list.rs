@@ -255,7 +255,7 @@ impl ManifestList {
     pub fn document(&self) -> Result<Vec<u8>> {
         let mut index = self.index.clone();
         index.set_media_type(Some(MediaType::from(self.media_type())));
-        let mut document = serde_json::to_value(&index).map_err(build_err)?;
+        let mut document = crate::go_json::to_value_sorted(&index).map_err(build_err)?;
         spec_platform_names(&mut document);
         serde_json::to_vec_pretty(&document).map_err(build_err)
     }
