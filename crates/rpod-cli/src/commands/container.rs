@@ -93,9 +93,21 @@ pub(crate) fn env_file_entries(files: &[std::path::PathBuf]) -> Result<Vec<Strin
     })
 }
 
-/// The entries of `--label-file` files, read as `env_file_entries` reads env files.
+/// The entries of `--label-file` files, read as `env_file_entries` reads env files; a
+/// name with white space in it is refused, as podman's and Docker's refuse it (`a b=1`
+/// is a mistake in a file; `--label 'a b=1'` is taken as given, as theirs).
 pub(crate) fn label_file_entries(files: &[std::path::PathBuf]) -> Result<Vec<String>, Failure> {
-    file_entries(files, &|_, why| format!("unable to process labels: {why}"))
+    let describe = |why: String| format!("unable to process labels: {why}");
+    let entries = file_entries(files, &|_, why| describe(why))?;
+    for entry in &entries {
+        let name = entry.split('=').next().unwrap_or_default();
+        if entry.contains('=') && name.chars().any(char::is_whitespace) {
+            return Err(usage(describe(format!(
+                "name {name:?} has white spaces, poorly formatted name"
+            ))));
+        }
+    }
+    Ok(entries)
 }
 
 fn file_entries(
@@ -2271,6 +2283,21 @@ mod tests {
         // A value with a star is a value.
         assert_eq!(expand(&["G*=1"]), ["G*=1"]);
         assert!(expand_env_from(&["=x".to_string()], &host).is_err());
+    }
+
+    #[test]
+    fn label_files_refuse_names_with_white_space() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("labels");
+        std::fs::write(&file, "a=1\n  b=2 \n# note\n\nbare\n").unwrap();
+        let entries = label_file_entries(std::slice::from_ref(&file)).unwrap();
+        assert_eq!(entries, ["a=1", "b=2 ", "bare"]);
+        std::fs::write(&file, "a=1\nc d=3\n").unwrap();
+        let err = label_file_entries(&[file]).unwrap_err().message();
+        assert!(
+            err.contains(r#"name "c d" has white spaces, poorly formatted name"#),
+            "{err}"
+        );
     }
 
     #[test]
