@@ -728,6 +728,20 @@ fn a_docker_format_image_keeps_its_health_check_triggers_and_shell() {
         shown.contains("ONBUILD is not kept in an OCI image"),
         "{shown}"
     );
+    // `-q` prints the image's ID alone on standard output, the warning still on
+    // standard error.
+    let out = rpod.run(&["build", "-q", "-t", "plain", "-f", &base, &ctx]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim().len(),
+        64,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("HEALTHCHECK is not kept in an OCI image"),
+        "{stderr}"
+    );
     rpod.fails(
         &[
             "image",

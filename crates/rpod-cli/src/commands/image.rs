@@ -379,7 +379,10 @@ pub fn build(engine: &Engine, args: BuildArgs) -> Outcome {
     let quiet = args.quiet;
     // A tar on standard output: the progress goes to standard error.
     let to_stderr = matches!(&output, Some(BuildOutput::Tar(path)) if path.as_os_str() == "-");
+    // `-q` keeps the steps' output back, not the build's warnings (`[Warning] HEALTHCHECK
+    // is not kept in an OCI image`): they go to standard error, as podman's do.
     let record = build_interruptible(engine, &options, &mut |line| match (quiet, to_stderr) {
+        (true, _) if line.starts_with("[Warning]") => eprintln!("{line}"),
         (true, _) => {}
         (false, true) => eprintln!("{line}"),
         (false, false) => println!("{line}"),
