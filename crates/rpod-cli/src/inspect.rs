@@ -139,13 +139,15 @@ pub fn image(engine: &rpod_engine::Engine, info: &ImageInfo, templated: bool) ->
 
 /// podman's `images` template values (its `imageReporter`'s) beside a row's own: `Created`
 /// the human age, `CreatedAt` as Go prints the time (to the second: images keep Unix
-/// seconds), the number of `Containers`, `Dangling`, and `SharedSize`, `ReadOnly` and
-/// `ParentId` as podman's store has them for a local image (0, false, empty).
+/// seconds), the number of `Containers`, `Dangling`, the image it was made on (`ParentId`,
+/// empty for none), and `SharedSize` and `ReadOnly` as podman's store has them for a local
+/// image (0, false).
 pub fn image_template_values(
     row: &mut Value,
     created: Option<chrono::DateTime<chrono::Utc>>,
     containers: u64,
     dangling: bool,
+    parent: &str,
 ) {
     let Some(fields) = row.as_object_mut() else {
         return;
@@ -166,7 +168,7 @@ pub fn image_template_values(
         ("Dangling".to_string(), json!(dangling)),
         ("SharedSize".to_string(), json!(0)),
         ("ReadOnly".to_string(), json!(false)),
-        ("ParentId".to_string(), json!("")),
+        ("ParentId".to_string(), json!(parent)),
     ]);
 }
 
@@ -209,7 +211,13 @@ pub fn image_rows(info: &ImageInfo, no_trunc: bool, containers: u64) -> Vec<Valu
                     },
                 }),
             );
-            image_template_values(&mut row, Some(created), containers, info.is_dangling());
+            image_template_values(
+                &mut row,
+                Some(created),
+                containers,
+                info.is_dangling(),
+                info.record.parent.as_deref().unwrap_or_default(),
+            );
             row
         })
         .collect()

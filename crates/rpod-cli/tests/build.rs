@@ -1221,6 +1221,24 @@ fn build_cache_takes_steps_that_are_the_same_and_rmi_takes_their_images() {
     assert!(rpod.ok(&["images", "-aq"]).lines().count() >= images_before.lines().count() + 4);
     let parent = rpod.inspect(&first, "{{.Parent}}");
     assert_eq!(parent.len(), 64, "{parent}");
+    // `images` says the same parent, in a template and in its JSON.
+    let listed = rpod.ok(&[
+        "images",
+        "--filter",
+        "reference=two",
+        "--format",
+        "{{.ParentId}}",
+    ]);
+    assert_eq!(listed.trim(), parent);
+    let listed: serde_json::Value = serde_json::from_str(&rpod.ok(&[
+        "images",
+        "--filter",
+        "reference=two",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(listed[0]["ParentId"], parent.as_str(), "{listed}");
     // New times on the same files take the cache; new content does not, from that step.
     let touched = std::process::Command::new("touch")
         .arg(dir.join("a.txt"))

@@ -658,14 +658,12 @@ pub fn save(engine: &Engine, args: SaveArgs) -> Outcome {
 /// One image as podman's `images --format json` prints it; `containers`: how many it has.
 fn image_json(info: &rpod_engine::image::ImageInfo, containers: usize) -> Value {
     let created = info.record.created.unwrap_or(info.record.added);
-    let labels = info
-        .config
-        .config()
-        .as_ref()
-        .and_then(|c| c.labels().clone());
+    // Sorted, as Go writes a map; null for an image without any, as podman's.
+    let labels = info.labels();
+    let labels = (!labels.is_empty()).then_some(labels);
     json!({
         "Id": info.record.id,
-        "ParentId": "",
+        "ParentId": info.record.parent.clone().unwrap_or_default(),
         "RepoTags": null,
         "RepoDigests": info.repo_digests(),
         "Size": info.record.size,

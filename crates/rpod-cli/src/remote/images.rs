@@ -62,6 +62,7 @@ fn image_rows(item: &Value, no_trunc: bool) -> Vec<Value> {
                 created,
                 item["Containers"].as_u64().unwrap_or(0),
                 item["Dangling"].as_bool().unwrap_or(names.is_empty()),
+                item["ParentId"].as_str().unwrap_or_default(),
             );
             row
         })
