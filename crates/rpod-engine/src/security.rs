@@ -292,7 +292,8 @@ impl SecurityOptions {
 
     /// The container's capabilities (bounding, effective and permitted alike), as podman
     /// computes them: the default set, or none after `--cap-drop ALL`, less the dropped, plus
-    /// the added; everything this process holds when privileged or after `--cap-add ALL`.
+    /// the added; everything this process holds when privileged, and after `--cap-add ALL`
+    /// less the dropped (`--cap-add ALL --cap-drop NET_RAW`, as podman's and Docker's).
     pub fn capabilities(&self) -> BTreeSet<String> {
         let host = || -> BTreeSet<String> {
             let held = host_bounding_set();
@@ -315,7 +316,7 @@ impl SecurityOptions {
                 .collect()
         };
         if self.cap_add.iter().any(|c| c == "ALL") {
-            caps.extend(host());
+            caps.extend(host().into_iter().filter(|c| !self.cap_drop.contains(c)));
         } else {
             caps.extend(self.cap_add.iter().cloned());
         }
@@ -428,6 +429,13 @@ mod tests {
 
         let o = opts(&["chown,kill"], &["ALL"], &[]).unwrap();
         assert_eq!(o.capabilities().len(), 2);
+
+        // Everything held, less what is dropped.
+        let all = opts(&["ALL"], &[], &[]).unwrap().capabilities();
+        let o = opts(&["ALL"], &["net_raw", "CAP_SYS_ADMIN"], &[]).unwrap();
+        let caps = o.capabilities();
+        assert!(!caps.contains("CAP_NET_RAW") && !caps.contains("CAP_SYS_ADMIN"));
+        assert_eq!(caps.len() + 2, all.len(), "{caps:?}");
 
         let err = opts(&["CAP_NOPE"], &[], &[]).unwrap_err().to_string();
         assert!(err.contains("CAP_NOPE"), "{err}");
