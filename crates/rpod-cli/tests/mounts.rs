@@ -949,6 +949,30 @@ fn volume_options_of_the_local_driver() {
     assert_eq!(counts(), "fast=2\nplain=0\nunused=0\n");
     rpod.ok(&["rm", "-f", "-t", "0", "u1", "u2"]);
     rpod.ok(&["volume", "rm", "plain", "unused"]);
+    // Options the kernel refuses fail the first mount, which says which.
+    for (name, opts, hint) in [
+        (
+            "badopt",
+            ["type=tmpfs", "device=tmpfs", "o=bogus"],
+            r#"(the options given with o=: "bogus")"#,
+        ),
+        (
+            "badtype",
+            ["type=bogusfs", "device=x", "o=ro"],
+            r#"(the kernel knows no file system type "bogusfs")"#,
+        ),
+    ] {
+        let mut create = vec!["volume", "create"];
+        for opt in &opts {
+            create.extend(["--opt", opt]);
+        }
+        create.push(name);
+        rpod.ok(&create);
+        let volume = format!("{name}:/t");
+        let err = rpod.fails(&["run", "--rm", "-v", &volume, "demo", "true"], 125);
+        assert!(err.contains(hint), "{err}");
+        rpod.ok(&["volume", "rm", name]);
+    }
     let data = rpod.root().join("volumes/fast/_data");
     rpod.ok(&["volume", "rm", "fast"]);
     assert!(!data.exists());

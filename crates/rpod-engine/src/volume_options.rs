@@ -167,8 +167,19 @@ impl LocalOptions {
             (!bind && !data.is_empty()).then_some(data.as_str()),
         )
         .map_err(|errno| {
+            // Say which of the volume's options the kernel most likely refused.
+            let hint = match (errno, fs_type) {
+                (nix::errno::Errno::ENODEV, Some(kind)) => {
+                    format!(" (the kernel knows no file system type {kind:?})")
+                }
+                (nix::errno::Errno::EINVAL, _) if !data.is_empty() => {
+                    format!(" (the options given with o=: {data:?})")
+                }
+                _ => String::new(),
+            };
             invalid(format!(
-                "mounting volume device {device} on {}: {}",
+                "mounting volume device {device} (type {}) on {}: {}{hint}",
+                fs_type.unwrap_or("bind"),
                 target.display(),
                 std::io::Error::from(errno)
             ))
