@@ -197,8 +197,13 @@ impl SecurityOptions {
     }
 
     fn apply_security_opt(&mut self, opt: &str) -> Result<()> {
-        let invalid =
-            || EngineError::InvalidArg(format!("invalid --security-opt {opt:?}: invalid argument"));
+        let invalid = || {
+            EngineError::InvalidArg(format!(
+                "invalid --security-opt {opt:?}: use no-new-privileges[=true|false], \
+                 seccomp=unconfined|PROFILE, mask=PATHS, unmask=PATHS|ALL, proc-opts=OPTIONS, \
+                 systempaths=unconfined, label=disable or apparmor=unconfined"
+            ))
+        };
         // podman accepts both `key=value` and the older `key:value`.
         let (key, value) = match opt.split_once(['=', ':']) {
             Some((k, v)) => (k, Some(v)),
@@ -457,7 +462,11 @@ mod tests {
             opts(&[], &[], &["label=type:foo"]),
             Err(EngineError::NotSupported(_))
         ));
-        assert!(opts(&[], &[], &["bogus"]).is_err());
+        let err = opts(&[], &[], &["bogus"]).unwrap_err().to_string();
+        assert!(
+            err.contains(r#"invalid --security-opt "bogus": use no-new-privileges"#),
+            "{err}"
+        );
         assert!(opts(&[], &[], &["seccomp=/nonexistent/profile.json"]).is_err());
         let proc = opts(
             &[],
