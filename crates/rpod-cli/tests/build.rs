@@ -1630,6 +1630,31 @@ RUN --mount=type=cache,from=demo,source=/bin,target=/c,ro sh -c 'test -e /c/sh; 
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
 }
 
+/// An ARG declared again without a default keeps the value it has there (buildah's), in a
+/// stage and before the first FROM; a build argument still wins.
+#[test]
+fn an_arg_declared_again_keeps_its_value() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "ARG G=g1\nARG G\nFROM demo\nARG A=1\nARG A\nARG G\nWORKDIR /w/$A\nLABEL g=$G\nEXPOSE ${A}00\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    let id = rpod.ok(&["build", "-q", &ctx]);
+    assert_eq!(
+        rpod.inspect(
+            id.trim(),
+            "{{.Config.WorkingDir}} {{.Config.Labels.g}} {{.Config.ExposedPorts}}"
+        ),
+        "/w/1 g1 map[100/tcp:{}]"
+    );
+    let id = rpod.ok(&["build", "-q", "--build-arg", "A=2", &ctx]);
+    assert_eq!(rpod.inspect(id.trim(), "{{.Config.WorkingDir}}"), "/w/2");
+}
+
 /// The platform ARGs every build has (BuildKit's and buildah's), `FROM --platform`, and
 /// `build --platform`: a base image for another platform than the one asked for is not
 /// taken (pulled again for it, or refused with --pull=never).

@@ -922,7 +922,9 @@ impl Builder<'_> {
             match stage.as_mut() {
                 None if instruction.keyword == "ARG" => {
                     let vars = self.global_args.clone();
-                    for (name, value) in self.declared_args(instruction, &vars, &BTreeMap::new())? {
+                    let declared =
+                        self.declared_args(instruction, &vars, &vars, &BTreeMap::new())?;
+                    for (name, value) in declared {
                         self.global_args.insert(name, value);
                     }
                 }
@@ -940,11 +942,14 @@ impl Builder<'_> {
     }
 
     /// The ARG names and values an instruction declares: a build argument's value, else
-    /// the default given, else the global ARG's.
+    /// the default given, else the value the same ARG already has where it is declared
+    /// again (`declared`: the stage's ARGs, or the global ones before the first FROM;
+    /// buildah's: `ARG A=1` then `ARG A` keeps 1), else the global ARG's.
     fn declared_args(
         &mut self,
         instruction: &Instruction,
         vars: &BTreeMap<String, String>,
+        declared_before: &BTreeMap<String, String>,
         globals: &BTreeMap<String, String>,
     ) -> Result<Vec<(String, String)>> {
         let text = instruction.args.text();
@@ -966,6 +971,7 @@ impl Builder<'_> {
                     value.clone()
                 }
                 None => default
+                    .or_else(|| declared_before.get(&name).cloned())
                     .or_else(|| globals.get(&name).cloned())
                     .unwrap_or_default(),
             };
@@ -1711,7 +1717,8 @@ impl Builder<'_> {
             "ARG" => {
                 let vars = stage.vars();
                 let globals = self.global_args.clone();
-                for (name, value) in self.declared_args(instruction, &vars, &globals)? {
+                let declared = self.declared_args(instruction, &vars, &stage.args, &globals)?;
+                for (name, value) in declared {
                     stage.args.insert(name, value);
                 }
             }
