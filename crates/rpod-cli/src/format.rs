@@ -119,6 +119,9 @@ fn go_string(value: &Value) -> String {
             "[{}]",
             items.iter().map(go_string).collect::<Vec<_>>().join(" ")
         ),
+        // An empty struct, as the values of `ExposedPorts` and `Volumes` are in Go
+        // (`map[80/tcp:{}]`); maps are `Value::Map`.
+        Value::Object(map) if map.is_empty() => "{}".into(),
         Value::Object(map) | Value::Map(map) => {
             let sorted: std::collections::BTreeMap<_, _> = map.iter().collect();
             format!(
@@ -1039,6 +1042,14 @@ mod tests {
                 item
             ),
             "[a b c] [x y z] map[k:v]\n"
+        );
+        // A set's values are empty structs: `{}`, as Go prints them.
+        assert_eq!(
+            render(
+                "{{.Config.ExposedPorts}} {{.Config.Volumes}} {{.Config.Labels}}",
+                json!({"Config": {"ExposedPorts": {"80/tcp": {}, "53/udp": {}}, "Volumes": {}, "Labels": {}}})
+            ),
+            "map[53/udp:{} 80/tcp:{}] map[] map[]\n"
         );
         assert!(!prints_its_pipeline("$x := .Name"));
         assert!(!prints_its_pipeline("$x = .Name"));
