@@ -1630,6 +1630,28 @@ RUN --mount=type=cache,from=demo,source=/bin,target=/c,ro sh -c 'test -e /c/sh; 
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
 }
 
+/// BuildKit's heredocs in RUN: one alone is the step's script; beside a command, the
+/// shell reads them (quoted delimiters keep `$`, `<<-` takes tabs off).
+#[test]
+fn run_takes_heredocs_as_docker_does() {
+    let rpod = Rpod::with_image("crun");
+    let dir = rpod.dir.path().join("ctx");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM demo\nENV WHO=world\nRUN <<EOF\necho one > /s\necho \"hello $WHO\" >> /s\nEOF\n\
+         RUN cat <<-'END' > /q && cat <<MORE >> /q\n\tliteral $WHO\n\tEND\nexpanded $WHO\nMORE\n\
+         CMD cat /s /q\n",
+    )
+    .unwrap();
+    let ctx = dir.display().to_string();
+    rpod.ok(&["build", "-q", "-t", "heredocs", &ctx]);
+    assert_eq!(
+        rpod.ok(&["run", "--rm", "heredocs"]),
+        "one\nhello world\nliteral $WHO\nexpanded world\n"
+    );
+}
+
 /// An ARG declared again without a default keeps the value it has there (buildah's), in a
 /// stage and before the first FROM; a build argument still wins.
 #[test]

@@ -50,8 +50,12 @@ pub fn parse(text: &str) -> Result<Vec<Instruction>> {
     let mut instructions = Vec::new();
     let mut directives_allowed = true;
     let mut pending: Option<(usize, String)> = None;
-    for (index, raw) in text.lines().enumerate() {
-        let number = index + 1;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut index = 0;
+    while index < lines.len() {
+        let raw = lines[index];
+        index += 1;
+        let number = index;
         let trimmed = raw.trim_start();
         if let Some(comment) = trimmed.strip_prefix('#') {
             if directives_allowed && pending.is_none() {
@@ -88,13 +92,104 @@ pub fn parse(text: &str) -> Result<Vec<Instruction>> {
         if continues {
             pending = Some((start, joined));
         } else {
-            instructions.push(instruction(start, &joined)?);
+            let mut step = instruction(start, &joined)?;
+            index += take_heredocs(&mut step, &lines[index..])?;
+            instructions.push(step);
         }
     }
     if let Some((start, joined)) = pending {
         instructions.push(instruction(start, &joined)?);
     }
     Ok(instructions)
+}
+
+/// A heredoc's marker in an instruction (`<<EOF`, `<<-EOF`, `<<"EOF"`): its delimiter and
+/// whether leading tabs are taken off its lines.
+fn heredoc_marker(word: &str) -> Option<(String, bool)> {
+    let rest = word.strip_prefix("<<")?;
+    let (rest, strip_tabs) = match rest.strip_prefix('-') {
+        Some(rest) => (rest, true),
+        None => (rest, false),
+    };
+    let delimiter = rest.trim_matches(|c| c == '"' || c == '\'');
+    let mut chars = delimiter.chars();
+    let starts_well = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    (starts_well && chars.all(is_name)).then(|| (delimiter.to_string(), strip_tabs))
+}
+
+/// BuildKit's heredocs (`RUN <<EOF` ... `EOF`): a RUN whose words are one marker runs the
+/// lines up to the delimiter as its shell script; a RUN with a command and markers gets
+/// the lines, delimiters included, after its text, for its shell to read as the heredocs
+/// they are (`RUN cat <<EOF > /f`). `rest` is the Containerfile after the instruction;
+/// returns how many of its lines the heredocs took.
+fn take_heredocs(step: &mut Instruction, rest: &[&str]) -> Result<usize> {
+    let Args::Text(text) = &step.args else {
+        return Ok(0);
+    };
+    if !matches!(step.keyword.as_str(), "RUN" | "COPY" | "ADD") {
+        return Ok(0);
+    }
+    // A text the word splitter refuses (an unbalanced quote) is the shell's to judge.
+    let words = words(text, step.line).unwrap_or_default();
+    let markers: Vec<(String, bool)> = words.iter().filter_map(|w| heredoc_marker(w)).collect();
+    if markers.is_empty() {
+        return Ok(0);
+    }
+    if step.keyword != "RUN" {
+        return Err(EngineError::NotSupported(format!(
+            "Containerfile line {}: a heredoc in {} (RUN takes them)",
+            step.line, step.keyword
+        )));
+    }
+    if markers.len() > 1 && markers.len() == words.len() {
+        return Err(EngineError::NotSupported(format!(
+            "Containerfile line {}: several heredoc scripts in one RUN (one, or a command \
+             reading them)",
+            step.line
+        )));
+    }
+    let mut taken = 0;
+    let mut bodies = Vec::new();
+    for (delimiter, strip_tabs) in &markers {
+        let mut body = Vec::new();
+        loop {
+            let Some(raw) = rest.get(taken) else {
+                return Err(bad(
+                    step.line,
+                    format!("the heredoc <<{delimiter} has no line {delimiter:?} to end it"),
+                ));
+            };
+            taken += 1;
+            let line = if *strip_tabs {
+                raw.trim_start_matches('\t')
+            } else {
+                raw
+            };
+            if line == delimiter {
+                break;
+            }
+            body.push(line);
+        }
+        bodies.push(body);
+    }
+    let script_only = words.len() == 1;
+    let new_text = if script_only {
+        let script = bodies.concat().join("\n");
+        if script.starts_with("#!") {
+            return Err(EngineError::NotSupported(format!(
+                "Containerfile line {}: a heredoc script with its own interpreter (#!): use \
+                 RUN INTERPRETER <<{}",
+                step.line, markers[0].0
+            )));
+        }
+        script
+    } else {
+        format!("{text}\n{}\n", rest[..taken].join("\n"))
+    };
+    step.args = Args::Text(new_text);
+    Ok(taken)
 }
 
 fn instruction(line: usize, text: &str) -> Result<Instruction> {
@@ -413,6 +508,51 @@ fn names_match(pattern: &[String], names: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heredocs_of_run_are_scripts_or_the_shells_to_read() {
+        let text = "FROM x\nRUN <<EOF\necho one\n  echo two\nEOF\nRUN cat <<-'END' > /f && \\\n    cat /f\n\thello $HOME\n\tEND\nRUN --network=none <<EOF\nset -e\nEOF\nENV A=1\n";
+        let steps = parse(text).unwrap();
+        let shown: Vec<(usize, &str, String)> = steps
+            .iter()
+            .map(|s| (s.line, s.keyword.as_str(), s.args.text()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (1, "FROM", "x".to_string()),
+                (2, "RUN", "echo one\n  echo two".to_string()),
+                (
+                    6,
+                    "RUN",
+                    "cat <<-'END' > /f &&     cat /f\n\thello $HOME\n\tEND\n".to_string()
+                ),
+                (10, "RUN", "set -e".to_string()),
+                (13, "ENV", "A=1".to_string()),
+            ]
+        );
+        assert_eq!(
+            steps[3].flags,
+            [("network".to_string(), "none".to_string())]
+        );
+        // Not heredocs: a shift, a here-string, `<<` inside a word.
+        for text in ["RUN echo $((1<<2))", "RUN cat <<< word", "RUN echo a<<b"] {
+            let steps = parse(&format!("{text}\nENV A=1\n")).unwrap();
+            assert_eq!(steps.len(), 2, "{text}");
+        }
+        let err = parse("FROM x\nRUN <<EOF\necho never ends\n").unwrap_err();
+        assert!(err.to_string().contains("<<EOF has no line"), "{err}");
+        for refused in [
+            "COPY <<EOF /f\nhi\nEOF\n",
+            "RUN <<A <<B\na\nA\nb\nB\n",
+            "RUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\n",
+        ] {
+            assert!(
+                matches!(parse(refused), Err(EngineError::NotSupported(_))),
+                "{refused}"
+            );
+        }
+    }
 
     #[test]
     fn ignore_rules_leave_out_and_take_back_as_docker_does() {
