@@ -1630,10 +1630,11 @@ RUN --mount=type=cache,from=demo,source=/bin,target=/c,ro sh -c 'test -e /c/sh; 
     assert_eq!(rpod.ok(&["ps", "-aq"]), "");
 }
 
-/// BuildKit's heredocs in RUN: one alone is the step's script; beside a command, the
-/// shell reads them (quoted delimiters keep `$`, `<<-` takes tabs off).
+/// BuildKit's heredocs: in RUN, one alone is the step's script; beside a command, the
+/// shell reads them (quoted delimiters keep `$`, `<<-` takes tabs off); in COPY and ADD,
+/// files.
 #[test]
-fn run_takes_heredocs_as_docker_does() {
+fn heredocs_are_taken_as_docker_takes_them() {
     let rpod = Rpod::with_image("crun");
     let dir = rpod.dir.path().join("ctx");
     fs::create_dir_all(&dir).unwrap();
@@ -1650,6 +1651,33 @@ fn run_takes_heredocs_as_docker_does() {
         rpod.ok(&["run", "--rm", "heredocs"]),
         "one\nhello world\nliteral $WHO\nexpanded world\n"
     );
+    // COPY and ADD make files of them: named by the destination, or by their delimiter
+    // in a directory; 0644 unless --chmod; variables put in unless the delimiter is
+    // quoted; cached by their content.
+    let copies = "FROM demo\nARG NAME=web\nCOPY <<EOF /etc/motd\nWelcome to $NAME\nEOF\n\
+         COPY --chmod=755 <<'SCRIPT' <<-CONF /app/\n#!/bin/sh\necho $NAME\nSCRIPT\n\tname=$NAME\n\tCONF\n\
+         ADD <<EOF /added\nadded\nEOF\n";
+    fs::write(dir.join("Containerfile"), copies).unwrap();
+    rpod.ok(&["build", "-q", "-t", "copied", &ctx]);
+    let shown = rpod.ok(&[
+        "run",
+        "--rm",
+        "copied",
+        "sh",
+        "-c",
+        "stat -c '%a %n' /etc/motd /app/SCRIPT /app/CONF /added; cat /etc/motd /app/SCRIPT /app/CONF /added",
+    ]);
+    assert_eq!(
+        shown,
+        "644 /etc/motd\n755 /app/SCRIPT\n755 /app/CONF\n644 /added\n\
+         Welcome to web\n#!/bin/sh\necho $NAME\nname=web\nadded\n"
+    );
+    let again = rpod.ok(&["build", "-t", "copied", &ctx]);
+    assert_eq!(again.matches("--> Using cache").count(), 3, "{again}");
+    let edited = copies.replace("\nadded\n", "\nmore\n");
+    fs::write(dir.join("Containerfile"), edited).unwrap();
+    let changed = rpod.ok(&["build", "-t", "copied", &ctx]);
+    assert_eq!(changed.matches("--> Using cache").count(), 2, "{changed}");
 }
 
 /// An ARG declared again without a default keeps the value it has there (buildah's), in a

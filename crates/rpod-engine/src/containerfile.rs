@@ -19,6 +19,19 @@ pub struct Instruction {
     pub keyword: String,
     pub flags: Vec<(String, String)>,
     pub args: Args,
+    /// The heredocs a COPY or ADD names among its sources (`COPY <<EOF /etc/motd`).
+    pub heredocs: Vec<Heredoc>,
+}
+
+/// A heredoc of a COPY or ADD: the file it makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heredoc {
+    /// `EOF` of `<<EOF`: the source's word, and the file's name in a directory.
+    pub delimiter: String,
+    /// Its lines, each with its newline.
+    pub content: String,
+    /// Whether the build's variables are put in (an unquoted delimiter, as BuildKit's).
+    pub expand: bool,
 }
 
 /// An instruction's arguments: a JSON array (exec form) or the text after the keyword.
@@ -105,7 +118,7 @@ pub fn parse(text: &str) -> Result<Vec<Instruction>> {
 
 /// A heredoc's marker in an instruction (`<<EOF`, `<<-EOF`, `<<"EOF"`): its delimiter and
 /// whether leading tabs are taken off its lines.
-fn heredoc_marker(word: &str) -> Option<(String, bool)> {
+pub fn heredoc_marker(word: &str) -> Option<(String, bool)> {
     let rest = word.strip_prefix("<<")?;
     let (rest, strip_tabs) = match rest.strip_prefix('-') {
         Some(rest) => (rest, true),
@@ -122,8 +135,9 @@ fn heredoc_marker(word: &str) -> Option<(String, bool)> {
 /// BuildKit's heredocs (`RUN <<EOF` ... `EOF`): a RUN whose words are one marker runs the
 /// lines up to the delimiter as its shell script; a RUN with a command and markers gets
 /// the lines, delimiters included, after its text, for its shell to read as the heredocs
-/// they are (`RUN cat <<EOF > /f`). `rest` is the Containerfile after the instruction;
-/// returns how many of its lines the heredocs took.
+/// they are (`RUN cat <<EOF > /f`); a COPY or ADD gets them as files to copy
+/// (`Instruction::heredocs`). `rest` is the Containerfile after the instruction; returns
+/// how many of its lines the heredocs took.
 fn take_heredocs(step: &mut Instruction, rest: &[&str]) -> Result<usize> {
     let Args::Text(text) = &step.args else {
         return Ok(0);
@@ -137,13 +151,13 @@ fn take_heredocs(step: &mut Instruction, rest: &[&str]) -> Result<usize> {
     if markers.is_empty() {
         return Ok(0);
     }
-    if step.keyword != "RUN" {
+    if step.keyword != "RUN" && step.flags.iter().any(|(name, _)| name == "from") {
         return Err(EngineError::NotSupported(format!(
-            "Containerfile line {}: a heredoc in {} (RUN takes them)",
+            "Containerfile line {}: a heredoc in {} --from",
             step.line, step.keyword
         )));
     }
-    if markers.len() > 1 && markers.len() == words.len() {
+    if step.keyword == "RUN" && markers.len() > 1 && markers.len() == words.len() {
         return Err(EngineError::NotSupported(format!(
             "Containerfile line {}: several heredoc scripts in one RUN (one, or a command \
              reading them)",
@@ -173,6 +187,25 @@ fn take_heredocs(step: &mut Instruction, rest: &[&str]) -> Result<usize> {
             body.push(line);
         }
         bodies.push(body);
+    }
+    if step.keyword != "RUN" {
+        let quoted = |delimiter: &str| {
+            ["<<", "<<-"].iter().any(|start| {
+                ['"', '\'']
+                    .iter()
+                    .any(|q| text.contains(&format!("{start}{q}{delimiter}{q}")))
+            })
+        };
+        step.heredocs = markers
+            .iter()
+            .zip(&bodies)
+            .map(|((delimiter, _), body)| Heredoc {
+                delimiter: delimiter.clone(),
+                content: body.iter().map(|line| format!("{line}\n")).collect(),
+                expand: !quoted(delimiter),
+            })
+            .collect();
+        return Ok(taken);
     }
     let script_only = words.len() == 1;
     let new_text = if script_only {
@@ -224,6 +257,7 @@ fn instruction(line: usize, text: &str) -> Result<Instruction> {
         keyword,
         flags,
         args,
+        heredocs: Vec::new(),
     })
 }
 
@@ -542,8 +576,25 @@ mod tests {
         }
         let err = parse("FROM x\nRUN <<EOF\necho never ends\n").unwrap_err();
         assert!(err.to_string().contains("<<EOF has no line"), "{err}");
+        let copy = parse("COPY <<EOF <<'RAW' /d/\nhi $X\nEOF\n\tkeep $X\nRAW\nENV A=1\n").unwrap();
+        assert_eq!(copy.len(), 2);
+        assert_eq!(
+            copy[0].heredocs,
+            [
+                Heredoc {
+                    delimiter: "EOF".into(),
+                    content: "hi $X\n".into(),
+                    expand: true
+                },
+                Heredoc {
+                    delimiter: "RAW".into(),
+                    content: "\tkeep $X\n".into(),
+                    expand: false
+                },
+            ]
+        );
         for refused in [
-            "COPY <<EOF /f\nhi\nEOF\n",
+            "COPY --from=x <<EOF /f\nhi\nEOF\n",
             "RUN <<A <<B\na\nA\nb\nB\n",
             "RUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\n",
         ] {

@@ -2071,8 +2071,22 @@ impl Builder<'_> {
         let dest = stage.in_workdir(&dest_word);
         let into_dir = dest_word.ends_with('/') || dest_word == "." || words.len() > 1;
         let checksum = flag("checksum");
-        let (urls, local): (Vec<String>, Vec<String>) =
-            words.iter().cloned().partition(|w| add_url::is_url(w));
+        // Heredocs (`COPY <<EOF /etc/motd`) are files of their own, copied as downloads are.
+        let heredoc_of = |word: &str| {
+            containerfile::heredoc_marker(word).and_then(|(delimiter, _)| {
+                instruction
+                    .heredocs
+                    .iter()
+                    .find(|h| h.delimiter == delimiter)
+            })
+        };
+        let heredocs: Vec<&containerfile::Heredoc> =
+            words.iter().filter_map(|w| heredoc_of(w)).collect();
+        let (urls, local): (Vec<String>, Vec<String>) = words
+            .iter()
+            .filter(|w| heredoc_of(w).is_none())
+            .cloned()
+            .partition(|w| add_url::is_url(w));
         if !add && !urls.is_empty() {
             return Err(step_error(
                 instruction,
@@ -2111,6 +2125,10 @@ impl Builder<'_> {
                 let mut downloads = Vec::new();
                 for url in &urls {
                     downloads.push(self.download(url, checksum.as_deref(), instruction)?);
+                }
+                for heredoc in &heredocs {
+                    let tmp = self.engine.roots.tmp();
+                    downloads.push(add_url::heredoc_file(heredoc, &vars, line, &tmp)?);
                 }
                 let fetched: Vec<serde_json::Value> = downloads
                     .iter()

@@ -24,6 +24,39 @@ pub(super) struct Download {
     pub digest: String,
     /// Seconds since the epoch, from `Last-Modified`.
     pub modified: Option<u64>,
+    /// The file's mode in the image: 0600 for a download (Docker's), 0644 for a heredoc.
+    pub mode: u32,
+}
+
+/// A COPY or ADD heredoc as a file to copy, as a download is: its lines, with the build's
+/// variables put in unless its delimiter was quoted (`vars`).
+pub(super) fn heredoc_file(
+    heredoc: &crate::containerfile::Heredoc,
+    vars: &std::collections::BTreeMap<String, String>,
+    line: usize,
+    tmp: &std::path::Path,
+) -> Result<Download> {
+    use sha2::Digest;
+    use std::io::Write;
+    let content = match heredoc.expand {
+        true => crate::containerfile::expand(&heredoc.content, vars, line)?,
+        false => heredoc.content.clone(),
+    };
+    let mut file =
+        tempfile::tempfile_in(tmp).map_err(|e| EngineError::io("making a file in", tmp, e))?;
+    file.write_all(content.as_bytes())
+        .map_err(|e| EngineError::io("writing a heredoc in", tmp, e))?;
+    Ok(Download {
+        url: format!("<<{}", heredoc.delimiter),
+        name: Some(heredoc.delimiter.clone()),
+        file,
+        digest: format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(content.as_bytes()))
+        ),
+        modified: None,
+        mode: 0o644,
+    })
 }
 
 /// Whether an ADD source is a URL rpod downloads (`http://`, `https://`); other schemes
@@ -75,6 +108,7 @@ impl Builder<'_> {
             file: fetched.file,
             digest: fetched.digest,
             modified: fetched.modified,
+            mode: 0o600,
         })
     }
 }
@@ -174,7 +208,7 @@ pub(super) fn download_tar(download: &mut Download, name: &str) -> Result<Vec<u8
     let size = download.file.metadata().map_err(err)?.len();
     let mut header = tar::Header::new_gnu();
     header.set_size(size);
-    header.set_mode(0o600);
+    header.set_mode(download.mode);
     header.set_uid(0);
     header.set_gid(0);
     header.set_mtime(download.modified.unwrap_or_else(|| {
