@@ -165,6 +165,7 @@ fn take_heredocs(step: &mut Instruction, rest: &[&str]) -> Result<usize> {
         )));
     }
     let mut taken = 0;
+    let mut consumed = Vec::new();
     let mut bodies = Vec::new();
     for (delimiter, strip_tabs) in &markers {
         let mut body = Vec::new();
@@ -176,6 +177,9 @@ fn take_heredocs(step: &mut Instruction, rest: &[&str]) -> Result<usize> {
                 ));
             };
             taken += 1;
+            // A file with CRLF line ends has them in its heredocs too.
+            let raw = raw.strip_suffix('\r').unwrap_or(raw);
+            consumed.push(raw);
             let line = if *strip_tabs {
                 raw.trim_start_matches('\t')
             } else {
@@ -219,7 +223,7 @@ fn take_heredocs(step: &mut Instruction, rest: &[&str]) -> Result<usize> {
         }
         script
     } else {
-        format!("{text}\n{}\n", rest[..taken].join("\n"))
+        format!("{text}\n{}\n", consumed.join("\n"))
     };
     step.args = Args::Text(new_text);
     Ok(taken)
@@ -574,6 +578,10 @@ mod tests {
             let steps = parse(&format!("{text}\nENV A=1\n")).unwrap();
             assert_eq!(steps.len(), 2, "{text}");
         }
+        let crlf = parse("RUN <<EOF\r\necho crlf\r\nEOF\r\nENV A=1\r\n").unwrap();
+        assert_eq!(crlf[0].args.text(), "echo crlf");
+        let crlf = parse("RUN cat <<EOF\r\nline\r\nEOF\r\n").unwrap();
+        assert_eq!(crlf[0].args.text(), "cat <<EOF\nline\nEOF\n");
         let err = parse("FROM x\nRUN <<EOF\necho never ends\n").unwrap_err();
         assert!(err.to_string().contains("<<EOF has no line"), "{err}");
         let copy = parse("COPY <<EOF <<'RAW' /d/\nhi $X\nEOF\n\tkeep $X\nRAW\nENV A=1\n").unwrap();
