@@ -943,7 +943,7 @@ impl Builder<'_> {
 
     /// The ARG names and values an instruction declares: a build argument's value, else
     /// the default given, else the value the same ARG already has where it is declared
-    /// again (`declared`: the stage's ARGs, or the global ones before the first FROM;
+    /// again (`declared_before`: the stage's ARGs, or the global ones before the first FROM;
     /// buildah's: `ARG A=1` then `ARG A` keeps 1), else the global ARG's.
     fn declared_args(
         &mut self,
