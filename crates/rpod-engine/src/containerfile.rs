@@ -11,6 +11,25 @@ use crate::{EngineError, Result};
 /// The largest Containerfile `build` reads.
 pub const MAX_CONTAINERFILE: u64 = 1 << 20;
 
+/// The most text the variables put into one instruction may make: `ENV A=$A$A` a few
+/// dozen times over (or a heredoc full of `$A`) would otherwise grow without bound.
+const MAX_EXPANDED: usize = 4 << 20;
+
+/// Count `value`, put in by a variable, against [`MAX_EXPANDED`].
+fn count_expansion(total: &mut usize, value: &str, line: usize) -> Result<()> {
+    *total += value.len();
+    if *total > MAX_EXPANDED {
+        return Err(bad(
+            line,
+            format!(
+                "its variables expand to more than {} MiB",
+                MAX_EXPANDED >> 20
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// One instruction: its keyword in capitals, its `--name=value` flags, its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instruction {
@@ -334,6 +353,7 @@ fn variable_at(
 pub fn expand(text: &str, vars: &BTreeMap<String, String>, line: usize) -> Result<String> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::new();
+    let mut expanded = 0;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -344,6 +364,7 @@ pub fn expand(text: &str, vars: &BTreeMap<String, String>, line: usize) -> Resul
         }
         if c == '$' {
             if let Some((value, next)) = variable_at(&chars, i, vars, line, text)? {
+                count_expansion(&mut expanded, &value, line)?;
                 out.push_str(&value);
                 i = next;
                 continue;
@@ -382,6 +403,7 @@ fn split_words(
     let mut word = String::new();
     let mut in_word = false;
     let mut quote: Option<char> = None;
+    let mut expanded = 0;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -389,6 +411,7 @@ fn split_words(
         if c == '$' && quote != Some('\'') {
             if let Some(vars) = vars {
                 if let Some((value, next)) = variable_at(&chars, i - 1, vars, line, text)? {
+                    count_expansion(&mut expanded, &value, line)?;
                     word.push_str(&value);
                     in_word = true;
                     i = next;
@@ -546,6 +569,22 @@ fn names_match(pattern: &[String], names: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Variables cannot make an instruction grow without bound (`ENV A=$A$A` repeated).
+    #[test]
+    fn expansions_are_bounded() {
+        let vars = BTreeMap::from([("A".to_string(), "x".repeat(1 << 20))]);
+        assert_eq!(expand("$A$A", &vars, 3).unwrap().len(), 2 << 20);
+        for err in [
+            expand("$A$A$A$A$A", &vars, 3).unwrap_err(),
+            expanded_words("a=$A b=$A c=$A d=$A e=$A", &vars, 3).unwrap_err(),
+        ] {
+            assert!(
+                err.to_string().contains("expand to more than 4 MiB"),
+                "{err}"
+            );
+        }
+    }
 
     #[test]
     fn heredocs_of_run_are_scripts_or_the_shells_to_read() {

@@ -12,7 +12,7 @@ use serde_json::Value;
 const MAP_FIELDS: [&str; 4] = ["Labels", "labels", "annotations", "Annotations"];
 
 /// Sort the keys of every map field (`Labels`, `annotations`, ...) anywhere in `value`.
-pub fn sort_map_fields(value: &mut Value) {
+fn sort_map_fields(value: &mut Value) {
     match value {
         Value::Object(object) => {
             for (key, child) in object.iter_mut() {
